@@ -1,0 +1,50 @@
+/**
+ * Turns a static credential (bearer, apiKey, basic) into request headers at send time.
+ * @see FR-03, DESIGN.md §4.5
+ */
+import { GatehouseFailure } from '../errors.ts';
+import type { CredentialSpec } from '../policy/compiled.ts';
+import type { CredentialPayload } from './secret-store.ts';
+
+/** Headers to attach, and the secret strings a response must never echo back. */
+export interface AppliedCredential {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly secrets: readonly string[];
+}
+
+// A secret that would break a header line is unusable, never sent.
+// eslint-disable-next-line no-control-regex
+const HEADER_SAFE = /^[^\u0000-\u001f\u007f]+$/;
+
+function field(payload: CredentialPayload | undefined, key: string, credential: string): string {
+  const value = (payload as Record<string, unknown> | undefined)?.[key];
+  if (typeof value !== 'string' || !HEADER_SAFE.test(value)) {
+    throw new GatehouseFailure('missing_credential', `credential '${credential}' has no usable ${key}`);
+  }
+  return value;
+}
+
+/**
+ * Headers for a static credential type.
+ * @throws GatehouseFailure `missing_credential` when the store has no usable payload.
+ */
+export function staticCredentialHeaders(spec: CredentialSpec, payload: CredentialPayload | undefined): AppliedCredential {
+  switch (spec.type) {
+    case 'bearer': {
+      const token = field(payload, 'token', spec.name);
+      return { headers: { authorization: `Bearer ${token}` }, secrets: [token] };
+    }
+    case 'apiKey': {
+      const key = field(payload, 'key', spec.name);
+      return { headers: { [spec.header.toLowerCase()]: key }, secrets: [key] };
+    }
+    case 'basic': {
+      const username = field(payload, 'username', spec.name);
+      const password = field(payload, 'password', spec.name);
+      const encoded = Buffer.from(`${username}:${password}`).toString('base64');
+      return { headers: { authorization: `Basic ${encoded}` }, secrets: [password, encoded] };
+    }
+    default:
+      throw new GatehouseFailure('missing_credential', `credential '${spec.name}' needs an OAuth token`);
+  }
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+/**
+ * The `gatehouse` command. Each command group registers itself; user errors are printed as one
+ * line each, never as a stack trace.
+ */
+import { Command } from 'commander';
+import { registerPolicyCommands } from './policy-commands.ts';
+
+const program = new Command()
+  .name('gatehouse')
+  .description('Governed, audited outbound HTTPS API calls')
+  .showHelpAfterError();
+registerPolicyCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // A bug, not a user error: say what happened without a stack (it may hold paths or values).
+  console.error(`gatehouse: internal error: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 2;
+}

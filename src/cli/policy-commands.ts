@@ -1,0 +1,58 @@
+/**
+ * `gatehouse policy ...` commands: `check FILE` and `schema`.
+ * @see DESIGN.md §3
+ */
+import type { Command } from 'commander';
+import { loadPolicy } from '../policy/load.ts';
+import { unusedCredentials } from '../policy/compile.ts';
+import { formatPolicyIssue, isPolicyError } from '../policy/policy-error.ts';
+import { policyJsonSchema } from '../policy/schema.ts';
+
+/** Where a command writes; each call is one line. */
+export interface CommandOutput {
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+}
+
+const CONSOLE_OUTPUT: CommandOutput = { out: (line) => console.log(line), err: (line) => console.error(line) };
+
+/** Adds the `policy` command group to the program. */
+export function registerPolicyCommands(program: Command, output: CommandOutput = CONSOLE_OUTPUT): void {
+  const policy = program.command('policy').description('check and describe policy files');
+  policy
+    .command('check')
+    .description('validate a policy file; prints every problem as FILE:line:col path: message')
+    .argument('<file>', 'policy file (.yaml, .yml or .json)')
+    .action(async (file: string) => {
+      process.exitCode = await checkPolicyCommand(file, output);
+    });
+  policy
+    .command('schema')
+    .description('print the JSON Schema (draft 2020-12) of the policy file')
+    .action(() => {
+      output.out(JSON.stringify(policyJsonSchema(), null, 2));
+    });
+}
+
+/**
+ * Runs `policy check FILE`.
+ * @returns the exit code: 0 valid, 1 invalid (each issue written to `err`)
+ */
+export async function checkPolicyCommand(file: string, output: CommandOutput): Promise<number> {
+  try {
+    const policy = await loadPolicy(file);
+    output.out(`${file}: ok — ${count(policy.services.size, 'service')}, ${count(policy.operations.size, 'operation')}`);
+    for (const name of unusedCredentials(policy)) {
+      output.err(`${file}: note: credentials.${name} is not used by any service`);
+    }
+    return 0;
+  } catch (error) {
+    if (!isPolicyError(error)) throw error;
+    for (const issue of error.issues) output.err(formatPolicyIssue(issue, file));
+    return 1;
+  }
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}

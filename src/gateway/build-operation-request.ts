@@ -1,0 +1,58 @@
+/**
+ * Builds the HTTP request of a named operation from validated params. Every path param becomes
+ * exactly one percent-encoded segment, so no value can change host, port or the base path.
+ * @see FR-02, SR-04, DESIGN.md §4.1, §5 "Paths"
+ */
+import { GatehouseFailure } from '../errors.ts';
+import type { CompiledOperation } from '../policy/compiled.ts';
+import { appendQuery, encodeSegment, jsonBody, scalarText } from './safe-values.ts';
+
+/** The parts of a request that depend on the operation and its params. */
+export interface BuiltRequest {
+  readonly url: URL;
+  readonly method: string;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer | undefined;
+}
+
+/** Validates params against the operation's schema. */
+export function validateParams(operation: CompiledOperation, params: unknown): Record<string, unknown> {
+  if (!operation.validateParams(params ?? {})) {
+    // ajv's message names the failing keyword and location, never the value.
+    const first = operation.validateParams.errors?.[0];
+    const where = first ? `${first.instancePath || '/'} ${first.keyword}` : 'params';
+    throw new GatehouseFailure('invalid_params', `params fail the schema at ${where}`);
+  }
+  return (params ?? {}) as Record<string, unknown>;
+}
+
+/** Expands path, query, header and body params into a request on the service's base URL. */
+export function buildOperationRequest(operation: CompiledOperation, params: Record<string, unknown>): BuiltRequest {
+  const { baseUrl, basePath } = operation.service.destination;
+  let path = '';
+  operation.pathParts.forEach((part, index) => {
+    // pathParts alternate literal text and param names, starting with text.
+    path += index % 2 === 0 ? part : encodeSegment(params[part], `path param '${part}'`);
+  });
+
+  const url = new URL(baseUrl.origin + basePath + path);
+  if (operation.query.length > 0) {
+    const search = new URLSearchParams();
+    for (const name of operation.query) appendQuery(search, name, params[name]);
+    url.search = search.toString();
+  }
+
+  const headers: Record<string, string> = {};
+  for (const [header, name] of operation.headers) {
+    if (params[name] !== undefined) headers[header] = scalarText(params[name], `header param '${name}'`);
+  }
+
+  const value = operation.body === undefined ? undefined : params[operation.body];
+  const body = value === undefined ? undefined : jsonBody(value, headers);
+
+  if (url.origin !== baseUrl.origin || !url.pathname.startsWith(basePath + '/')) {
+    // Unreachable by construction; kept so a future change cannot silently move a request.
+    throw new GatehouseFailure('bug', 'built request left the service base URL');
+  }
+  return { url, method: operation.method, headers, body };
+}

@@ -1,0 +1,114 @@
+/**
+ * Builds a trusted `request()` call and matches it against the service's `requests` rules.
+ * @see DESIGN.md §4.3, §5 "Paths"
+ */
+import { GatehouseFailure } from '../errors.ts';
+import type { CompiledService, RequestRule } from '../policy/compiled.ts';
+import type { BuiltRequest } from './build-operation-request.ts';
+import { appendQuery, jsonBody, scalarText } from './safe-values.ts';
+
+/** What trusted process code may ask of a service. */
+export interface TrustedRequest {
+  /** @default 'GET' */
+  method?: string;
+  /** Relative to the service's base path, e.g. `/status`. */
+  path: string;
+  query?: Record<string, unknown>;
+  /** Extra non-secret headers; hop-by-hop, host, cookie and auth headers are refused. */
+  headers?: Record<string, string>;
+  /** Sent as a JSON body. */
+  json?: unknown;
+  /** Shortens (never lengthens) the policy's deadline. */
+  timeoutMs?: number;
+  /** Sent as `Idempotency-Key`; makes the call retryable. */
+  idempotencyKey?: string;
+}
+
+const PATH = /^(?:\/[A-Za-z0-9\-._~!$&'()*+,;=:@%]*)+$/;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Headers Gatehouse owns: routing, framing, credentials and cookies. */
+const RESERVED_HEADERS = new Set([
+  'host', 'authorization', 'proxy-authorization', 'cookie', 'content-length', 'transfer-encoding',
+  'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', 'proxy-connection', 'idempotency-key', 'traceparent',
+]);
+
+/** Splits and checks a request path: no dot segments, no encoded separators, no query or fragment. */
+function pathSegments(path: unknown): string[] {
+  if (typeof path !== 'string' || !PATH.test(path)) throw new GatehouseFailure('path_not_allowed', 'path is not a plain absolute path');
+  const segments = path.slice(1).split('/');
+  for (const segment of segments) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      throw new GatehouseFailure('path_not_allowed', 'path has a malformed escape');
+    }
+    if (decoded === '.' || decoded === '..' || /[/\\\u0000-\u001f]/.test(decoded)) {
+      throw new GatehouseFailure('path_not_allowed', 'path has a dot segment or encoded separator');
+    }
+  }
+  return segments;
+}
+
+function ruleMatches(rule: RequestRule, segments: readonly string[]): boolean {
+  const last = rule.segments.length - 1;
+  if (rule.segments[last] === '**') {
+    if (segments.length < last) return false;
+  } else if (segments.length !== rule.segments.length) {
+    return false;
+  }
+  for (let i = 0; i < rule.segments.length; i += 1) {
+    const expected = rule.segments[i];
+    if (expected === '**') return true;
+    if (expected !== '*' && expected !== segments[i]) return false;
+  }
+  return true;
+}
+
+/** The rule allowing `method` on `path`, or the reason there is none. */
+export function matchRequestRule(
+  service: CompiledService,
+  method: string,
+  segments: readonly string[],
+): RequestRule | 'method_not_allowed' | 'path_not_allowed' {
+  let pathMatched = false;
+  for (const rule of service.requests) {
+    if (!ruleMatches(rule, segments)) continue;
+    if (rule.methods.has(method)) return rule;
+    pathMatched = true;
+  }
+  return pathMatched ? 'method_not_allowed' : 'path_not_allowed';
+}
+
+/** Checks a trusted request against the service's rules and builds it. */
+export function buildTrustedRequest(
+  service: CompiledService,
+  request: Partial<TrustedRequest>,
+): BuiltRequest & { rule: RequestRule } {
+  const method = typeof request.method === 'string' ? request.method.toUpperCase() : 'GET';
+  const segments = pathSegments(request.path);
+  const rule = matchRequestRule(service, method, segments);
+  if (typeof rule === 'string') throw new GatehouseFailure(rule, `no requests rule allows this ${rule === 'method_not_allowed' ? 'method' : 'path'}`);
+
+  const { baseUrl, basePath } = service.destination;
+  const url = new URL(baseUrl.origin + basePath + (request.path as string));
+  if (request.query !== undefined) {
+    const search = new URLSearchParams();
+    for (const [name, value] of Object.entries(request.query)) appendQuery(search, name, value);
+    url.search = search.toString();
+  }
+
+  const credentialHeader = service.credential?.type === 'apiKey' ? service.credential.header.toLowerCase() : undefined;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers ?? {})) {
+    const lower = name.toLowerCase();
+    if (!TOKEN.test(name) || RESERVED_HEADERS.has(lower) || lower.startsWith('proxy-') || lower === credentialHeader) {
+      throw new GatehouseFailure('forbidden_header', 'a header name is reserved or malformed');
+    }
+    headers[lower] = scalarText(value, 'header value');
+  }
+  if (request.idempotencyKey !== undefined) headers['idempotency-key'] = scalarText(request.idempotencyKey, 'idempotency key');
+
+  const body = request.json === undefined ? undefined : jsonBody(request.json, headers);
+  return { url, method, headers, body, rule };
+}

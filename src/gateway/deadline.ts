@@ -1,0 +1,49 @@
+/**
+ * One signal per call that fires on the call's deadline, the caller's abort or the gateway's
+ * close, and remembers which, so the failure is classified as `timeout` or `cancelled`.
+ * @see FR-05, UXR-02
+ */
+
+/** What ended a call early. */
+export type AbortCause = 'deadline' | 'caller' | 'closed';
+
+/** A call's combined abort signal. Call `dispose()` when the call ends. */
+export interface CallSignal {
+  readonly signal: AbortSignal;
+  /** Which cause fired, once one has. */
+  readonly fired: AbortCause | undefined;
+  dispose(): void;
+}
+
+/** Starts the deadline clock; a signal that is already aborted fires at once. */
+export function startCallSignal(
+  timeoutMs: number,
+  callerSignal: AbortSignal | undefined,
+  closeSignal: AbortSignal,
+): CallSignal {
+  const controller = new AbortController();
+  let fired: AbortCause | undefined;
+  const fire = (cause: AbortCause): void => {
+    if (fired !== undefined) return;
+    fired = cause;
+    controller.abort(new DOMException(cause, cause === 'deadline' ? 'TimeoutError' : 'AbortError'));
+  };
+  const timer = setTimeout(fire, timeoutMs, 'deadline');
+  const onCaller = (): void => fire('caller');
+  const onClose = (): void => fire('closed');
+  if (callerSignal?.aborted) fire('caller');
+  else callerSignal?.addEventListener('abort', onCaller, { once: true });
+  if (closeSignal.aborted) fire('closed');
+  else closeSignal.addEventListener('abort', onClose, { once: true });
+  return {
+    signal: controller.signal,
+    get fired() {
+      return fired;
+    },
+    dispose() {
+      clearTimeout(timer);
+      callerSignal?.removeEventListener('abort', onCaller);
+      closeSignal.removeEventListener('abort', onClose);
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Options of `createGateway`, documented and resolved in one place.
+ * @see DESIGN.md §2
+ */
+import { join } from 'node:path';
+import type { SecretStore } from '../auth/secret-store.ts';
+import { memorySecretStore } from '../auth/memory-store.ts';
+import type { LookupFunction } from '../net/dispatcher.ts';
+import type { AuditEvent, AuditSink } from '../observe/audit-event.ts';
+import { fileAuditSink, functionAuditSink } from '../observe/file-sink.ts';
+
+/** Network settings of a gateway. */
+export interface NetworkOptions {
+  /** A `dns.lookup`-compatible resolver (tests, DNS-over-HTTPS). @default node:dns lookup */
+  lookup?: LookupFunction;
+  /** Extra trusted root certificates in PEM (enterprise TLS inspection), added to Node's. @default [] */
+  ca?: string[];
+  /** Proxy use: from HTTPS_PROXY/NO_PROXY, none, or a fixed URL. @default 'env' */
+  proxy?: 'env' | 'none' | { url: string };
+}
+
+/** Where audit events go. */
+export type AuditOptions = { file: string } | { sink: (event: AuditEvent) => void } | false;
+
+/** Options of {@link createGateway}. */
+export interface GatewayOptions {
+  /** Path of a YAML/JSON policy file, or an already-parsed policy object. */
+  policy: string | object;
+  /** Folder for the audit log, the offline queue and the encrypted secret file. @default '.gatehouse' */
+  dataDir?: string;
+  /** Where credential payloads live. @default an empty in-memory store (OS-backed stores: see README) */
+  secrets?: SecretStore;
+  /** @default { file: `${dataDir}/audit.jsonl` } */
+  audit?: AuditOptions;
+  network?: NetworkOptions;
+}
+
+/** Options with every default filled in. @internal */
+export interface ResolvedGatewayOptions {
+  readonly dataDir: string;
+  readonly secrets: SecretStore;
+  readonly auditSink: AuditSink | undefined;
+  readonly lookup: LookupFunction | undefined;
+  readonly ca: readonly string[];
+  readonly proxy: 'env' | 'none' | { readonly url: string };
+}
+
+/** Fills defaults (with `??`: 0 and false are values) and opens the audit sink. @internal */
+export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayOptions {
+  const dataDir = options.dataDir ?? '.gatehouse';
+  const audit = options.audit ?? { file: join(dataDir, 'audit.jsonl') };
+  const auditSink = audit === false ? undefined : 'sink' in audit ? functionAuditSink(audit.sink) : fileAuditSink(audit.file);
+  return Object.freeze({
+    dataDir,
+    secrets: options.secrets ?? memorySecretStore(),
+    auditSink,
+    lookup: options.network?.lookup,
+    ca: Object.freeze([...(options.network?.ca ?? [])]),
+    proxy: options.network?.proxy ?? 'env',
+  });
+}

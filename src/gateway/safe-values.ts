@@ -1,0 +1,49 @@
+/**
+ * Checks for values that become part of a request line or header.
+ * @see SR-04, DESIGN.md §5 "Paths"
+ */
+import { GatehouseFailure } from '../errors.ts';
+
+// CR, LF and NUL split or truncate request lines and headers; other C0 controls have no place there either.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** A primitive param value as text, refusing objects and control characters. */
+export function scalarText(value: unknown, what: string): string {
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+    throw new GatehouseFailure('unsafe_value', `${what} must be a string, number or boolean`);
+  }
+  const text = String(value);
+  if (CONTROL.test(text)) throw new GatehouseFailure('unsafe_value', `${what} contains a control character`);
+  return text;
+}
+
+/** One path segment: exactly one percent-encoded segment, never `.`, `..` or empty. */
+export function encodeSegment(value: unknown, what: string): string {
+  const text = scalarText(value, what);
+  if (text === '' || text === '.' || text === '..') throw new GatehouseFailure('unsafe_value', `${what} is not a path segment`);
+  try {
+    return encodeURIComponent(text);
+  } catch {
+    throw new GatehouseFailure('unsafe_value', `${what} is not well-formed Unicode`);
+  }
+}
+
+/** Appends query values (a scalar or an array of scalars) under `name`. */
+export function appendQuery(search: URLSearchParams, name: string, value: unknown): void {
+  if (value === undefined) return;
+  for (const item of Array.isArray(value) ? value : [value]) search.append(name, scalarText(item, `query '${name}'`));
+}
+
+/** Serialises a JSON request body and sets its content type. */
+export function jsonBody(value: unknown, headers: Record<string, string>): Buffer {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    text = undefined;
+  }
+  if (text === undefined) throw new GatehouseFailure('unsafe_value', 'body is not serialisable as JSON');
+  headers['content-type'] = 'application/json';
+  return Buffer.from(text);
+}

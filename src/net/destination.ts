@@ -1,0 +1,37 @@
+/**
+ * Whether a URL is a destination a service may reach: a pure decision, no I/O.
+ * @see FR-01, FR-04, DESIGN.md §4.1, §5 "Hosts and ports"
+ */
+import type { Destination } from '../policy/compiled.ts';
+import { isIpLiteral, refusedAddressClass } from './address.ts';
+
+/** Why a URL may not be dialed, or undefined when it may. */
+export type DestinationRefusal = 'insecure_transport' | 'destination_not_allowed' | 'private_address';
+
+/** Strips the brackets URL keeps around an IPv6 hostname. */
+export function bareHost(hostname: string): string {
+  return hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+}
+
+const LOOPBACK_NAMES = new Set(['localhost']);
+
+function isLoopbackHost(host: string): boolean {
+  if (LOOPBACK_NAMES.has(host)) return true;
+  return isIpLiteral(host) && refusedAddressClass(host) === 'loopback';
+}
+
+/**
+ * Checks scheme, origin and (for IP literals, before any dialing) the address class.
+ * DNS names are checked again when they resolve and when the socket connects.
+ */
+export function refuseDestination(url: URL, destination: Destination): DestinationRefusal | undefined {
+  const host = bareHost(url.hostname);
+  if (url.protocol !== 'https:') {
+    const loopbackHttp = url.protocol === 'http:' && destination.allowHttpLoopback && isLoopbackHost(host);
+    if (!loopbackHttp) return 'insecure_transport';
+  }
+  if (url.username !== '' || url.password !== '') return 'destination_not_allowed';
+  if (!destination.origins.has(url.origin)) return 'destination_not_allowed';
+  if (isIpLiteral(host) && refusedAddressClass(host, destination.privateRanges) !== undefined) return 'private_address';
+  return undefined;
+}

@@ -1,0 +1,91 @@
+/**
+ * The only place sockets are opened: an undici Agent whose every connection is pinned to a
+ * checked address. DNS answers are classified whole before dialing (a mixed answer is refused),
+ * IP literals are refused before dialing, and the socket's remote address is checked again after
+ * the TLS handshake, before any HTTP byte is written. SNI and certificate checks use the hostname.
+ * @see DESIGN.md §4.1, FIELD-NOTES "undici"
+ */
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { rootCertificates } from 'node:tls';
+import type { BlockList, Socket } from 'node:net';
+import { Agent, buildConnector } from 'undici';
+import { GatehouseFailure } from '../errors.ts';
+import { isIpLiteral, refusedAddressClass } from './address.ts';
+import { bareHost } from './destination.ts';
+
+/** A `dns.lookup`-compatible resolver (tests, DNS-over-HTTPS). */
+export type LookupFunction = typeof dnsLookup;
+
+/** What one service's connections need. */
+export interface DispatcherOptions {
+  /** Operator-approved private CIDRs; everything else non-public is refused. */
+  privateRanges: BlockList | undefined;
+  /** @default node:dns lookup */
+  lookup?: LookupFunction | undefined;
+  /** Extra trusted roots, added to Node's bundled ones. */
+  ca?: readonly string[] | undefined;
+  /** TCP + TLS handshake deadline. */
+  connectTimeoutMs: number;
+}
+
+function refusal(address: string): GatehouseFailure {
+  // The address class is safe to report; the address itself stays out of messages.
+  return new GatehouseFailure('private_address', `refused ${refusedAddressClass(address) ?? 'non-public'} address`);
+}
+
+/** Wraps a resolver so that every answer is checked, and any refused address refuses all. */
+function guardedLookup(lookup: LookupFunction, privateRanges: BlockList | undefined): LookupFunction {
+  const guarded = (hostname: string, options: unknown, callback: (...args: unknown[]) => void): void => {
+    const wantsAll = typeof options === 'object' && options !== null && (options as { all?: boolean }).all === true;
+    const onResult = (error: NodeJS.ErrnoException | null, result?: string | LookupAddress[], family?: number): void => {
+      if (error) return callback(error);
+      const answers: LookupAddress[] = Array.isArray(result)
+        ? result
+        : typeof result === 'string'
+          ? [{ address: result, family: family ?? 4 }]
+          : [];
+      if (answers.length === 0) {
+        return callback(Object.assign(new Error('no addresses'), { code: 'ENOTFOUND' }));
+      }
+      for (const answer of answers) {
+        if (refusedAddressClass(answer.address, privateRanges) !== undefined) return callback(refusal(answer.address));
+      }
+      if (wantsAll) return callback(null, answers);
+      const first = answers[0]!;
+      callback(null, first.address, first.family);
+    };
+    (lookup as (h: string, o: object, cb: typeof onResult) => void)(hostname, { ...(options as object), all: true }, onResult);
+  };
+  return guarded as unknown as LookupFunction;
+}
+
+/** An undici Agent for one service, enforcing its address rules on every connection. */
+export function createServiceDispatcher(options: DispatcherOptions): Agent {
+  const { privateRanges } = options;
+  const connect = buildConnector({
+    timeout: options.connectTimeoutMs,
+    lookup: guardedLookup(options.lookup ?? dnsLookup, privateRanges),
+    ...(options.ca && options.ca.length > 0 ? { ca: [...rootCertificates, ...options.ca] } : {}),
+  } as buildConnector.BuildOptions);
+
+  const checkedConnect: buildConnector.connector = (connectOptions, callback) => {
+    const host = bareHost(connectOptions.hostname);
+    // Node skips lookup for IP literals: check them before dialing.
+    if (isIpLiteral(host) && refusedAddressClass(host, privateRanges) !== undefined) {
+      queueMicrotask(() => callback(refusal(host), null));
+      return;
+    }
+    connect(connectOptions, (error, socket) => {
+      if (error !== null) return callback(error, null);
+      const remote = (socket as Socket).remoteAddress ?? '';
+      if (refusedAddressClass(remote, privateRanges) !== undefined) {
+        socket!.destroy();
+        return callback(refusal(remote), null);
+      }
+      callback(null, socket);
+    });
+  };
+
+  // HTTP/1.1 only: a smaller parser surface facing hostile servers, and bounded header sizes.
+  return new Agent({ connect: checkedConnect, allowH2: false });
+}
