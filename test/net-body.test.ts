@@ -1,0 +1,244 @@
+// Bounded body reading and decompression, over real HTTPS loopback servers and undici bodies.
+import assert from 'node:assert/strict';
+import type { ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { after, before, describe, it } from 'node:test';
+import { brotliCompressSync, constants, createBrotliCompress, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
+import { Agent, request } from 'undici';
+import { isFailure } from '../src/errors.ts';
+import { readBody } from '../src/net/body.ts';
+import { LOOPBACK_NAMES, makeTestPki } from './support/certs.ts';
+import { startHttpsServer } from './support/servers.ts';
+import type { TestServer } from './support/servers.ts';
+
+const MiB = 1 << 20;
+const TEXT = Buffer.from(JSON.stringify({ hello: 'world', list: Array.from({ length: 200 }, (_, i) => i) }));
+
+/** 1 GiB of zeros as gzip: 32 members of 32 MiB each (RFC 1952 allows a series of members). */
+function gzipBomb(): Buffer {
+  const member = gzipSync(Buffer.alloc(32 * MiB), { level: 9 });
+  return Buffer.concat(Array.from({ length: 32 }, () => member));
+}
+
+/** 1 GiB of zeros as one brotli stream, compressed while streaming. */
+async function brotliBomb(): Promise<Buffer> {
+  const zeros = Buffer.alloc(MiB);
+  const out: Buffer[] = [];
+  await pipeline(
+    Readable.from((function* () { for (let i = 0; i < 1024; i++) yield zeros; })()),
+    createBrotliCompress({ params: { [constants.BROTLI_PARAM_QUALITY]: 1 } }),
+    async (source: AsyncIterable<Buffer>) => {
+      for await (const chunk of source) out.push(chunk);
+    },
+  );
+  return Buffer.concat(out);
+}
+
+function send(res: ServerResponse, body: Buffer, headers: Record<string, string | number> = {}): void {
+  res.writeHead(200, { 'content-type': 'application/json', ...headers });
+  res.end(body);
+}
+
+describe('readBody', () => {
+  let server: TestServer;
+  let agent: Agent;
+  let gzBomb: Buffer;
+  let brBomb: Buffer;
+  const serverSocketsClosed: Promise<void>[] = [];
+
+  before(async () => {
+    [gzBomb, brBomb] = [gzipBomb(), await brotliBomb()];
+    const pki = await makeTestPki();
+    server = await startHttpsServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'https://x');
+      const route = url.pathname;
+      if (route === '/plain') return send(res, TEXT);
+      if (route === '/exact') return send(res, Buffer.alloc(Number(url.searchParams.get('n'))));
+      if (route === '/chunked') {
+        // No Content-Length: a body that only the streaming count can stop.
+        res.writeHead(200);
+        let sent = 0;
+        const pump = (): void => {
+          while (sent < 4 * MiB) {
+            sent += 64 * 1024;
+            if (!res.write(Buffer.alloc(64 * 1024, 0x61))) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        return pump();
+      }
+      if (route === '/declared-large') {
+        serverSocketsClosed.push(new Promise((resolve) => req.socket.once('close', () => resolve())));
+        res.writeHead(200, { 'content-length': 8 * MiB });
+        res.write(Buffer.alloc(1024));
+        return; // never finishes: the client must not wait for it
+      }
+      if (route === '/gzip') return send(res, gzipSync(TEXT), { 'content-encoding': 'gzip' });
+      if (route === '/x-gzip') return send(res, gzipSync(TEXT), { 'content-encoding': 'X-GZIP' });
+      if (route === '/deflate-zlib') return send(res, deflateSync(TEXT), { 'content-encoding': 'deflate' });
+      if (route === '/deflate-raw') return send(res, deflateRawSync(TEXT), { 'content-encoding': 'deflate' });
+      if (route === '/br') return send(res, brotliCompressSync(TEXT), { 'content-encoding': 'br' });
+      if (route === '/identity') return send(res, TEXT, { 'content-encoding': 'identity' });
+      // Applied in order listed: deflate first, then br on top.
+      if (route === '/deflate-br') return send(res, brotliCompressSync(deflateSync(TEXT)), { 'content-encoding': 'deflate, identity, br' });
+      if (route === '/three') return send(res, gzipSync(gzipSync(gzipSync(TEXT))), { 'content-encoding': 'gzip, gzip, gzip' });
+      if (route === '/unknown') return send(res, TEXT, { 'content-encoding': 'compress' });
+      if (route === '/zstd') return send(res, TEXT, { 'content-encoding': 'zstd' });
+      if (route === '/empty-gzip') return send(res, Buffer.alloc(0), { 'content-encoding': 'gzip' });
+      if (route === '/corrupt-gzip') {
+        const bytes = gzipSync(TEXT);
+        bytes[bytes.length - 6] = (bytes[bytes.length - 6] ?? 0) ^ 0xff; // CRC no longer matches
+        return send(res, bytes, { 'content-encoding': 'gzip' });
+      }
+      if (route === '/not-gzip') return send(res, TEXT, { 'content-encoding': 'gzip' });
+      if (route === '/gzip-bomb') return send(res, gzBomb, { 'content-encoding': 'gzip' });
+      if (route === '/br-bomb') return send(res, brBomb, { 'content-encoding': 'br' });
+      if (route === '/reset' || route === '/reset-gzip') {
+        const bytes = route === '/reset' ? TEXT : gzipSync(TEXT);
+        res.writeHead(200, { 'content-length': bytes.length, ...(route === '/reset-gzip' ? { 'content-encoding': 'gzip' } : {}) });
+        res.write(bytes.subarray(0, 20), () => setTimeout(() => req.socket.destroy(), 20));
+        return;
+      }
+      if (route === '/stall-gzip') {
+        res.writeHead(200, { 'content-encoding': 'gzip' });
+        res.write(gzipSync(TEXT).subarray(0, 10));
+        return; // stalls: bodyTimeout fires
+      }
+      res.writeHead(404).end();
+    }, await pki.issue(LOOPBACK_NAMES));
+    agent = new Agent({ connect: { ca: pki.caPem } });
+  });
+
+  after(async () => {
+    await agent.close();
+    await server.close();
+  });
+
+  async function get(path: string, maxBytes = MiB, options: { bodyTimeout?: number } = {}) {
+    const res = await request(`${server.origin}${path}`, { dispatcher: agent, ...options });
+    const errorListeners = res.body.listenerCount('error');
+    const result = await readBody(res.body, res.headers, { maxBytes });
+    return { ...result, body: res.body, errorListeners };
+  }
+
+  async function refusal(path: string, maxBytes = MiB): Promise<string> {
+    try {
+      await get(path, maxBytes);
+    } catch (error) {
+      assert.ok(isFailure(error), `a GatehouseFailure, got ${String(error)}`);
+      return error.reason;
+    }
+    assert.fail('the body was accepted');
+  }
+
+  it('reads a plain body and counts its wire bytes, leaving no listeners behind', async () => {
+    const { bytes, wireBytes, body, errorListeners } = await get('/plain');
+    assert.deepEqual(bytes, TEXT);
+    assert.equal(wireBytes, TEXT.length);
+    assert.equal(body.listenerCount('error'), errorListeners);
+    assert.equal(body.listenerCount('data'), 0);
+  });
+
+  it('accepts exactly maxBytes and refuses one byte more', async () => {
+    assert.equal((await get('/exact?n=1000', 1000)).bytes.length, 1000);
+    assert.equal(await refusal('/exact?n=1001', 1000), 'too_large');
+  });
+
+  it('refuses a Content-Length over the cap up front and closes the connection', async () => {
+    const started = performance.now();
+    const res = await request(`${server.origin}/declared-large`, { dispatcher: agent });
+    await assert.rejects(readBody(res.body, res.headers, { maxBytes: MiB }), (error) => isFailure(error) && error.reason === 'too_large');
+    assert.equal(res.body.destroyed, true);
+    await serverSocketsClosed[0];
+    assert.ok(performance.now() - started < 2000);
+  });
+
+  it('refuses a streamed body with no Content-Length once it passes the cap', async () => {
+    const res = await request(`${server.origin}/chunked`, { dispatcher: agent });
+    assert.equal(res.headers['content-length'], undefined);
+    await assert.rejects(readBody(res.body, res.headers, { maxBytes: MiB }), (error) => isFailure(error) && error.reason === 'too_large');
+    assert.equal(res.body.destroyed, true);
+  });
+
+  for (const path of ['/gzip', '/x-gzip', '/deflate-zlib', '/deflate-raw', '/br', '/identity', '/deflate-br']) {
+    it(`decodes ${path.slice(1)}`, async () => {
+      const { bytes, wireBytes, body, errorListeners } = await get(path);
+      assert.deepEqual(bytes, TEXT);
+      assert.ok(wireBytes > 0);
+      assert.equal(body.listenerCount('error'), errorListeners);
+    });
+  }
+
+  it('returns an empty body for a coding header on an empty body', async () => {
+    const { bytes, wireBytes } = await get('/empty-gzip');
+    assert.equal(bytes.length, 0);
+    assert.equal(wireBytes, 0);
+  });
+
+  it('refuses unknown codings and more than two codings', async () => {
+    assert.equal(await refusal('/unknown'), 'unsupported_encoding');
+    assert.equal(await refusal('/zstd'), 'unsupported_encoding');
+    assert.equal(await refusal('/three'), 'unsupported_encoding');
+  });
+
+  it('refuses corrupt compressed data as unsupported_encoding', async () => {
+    assert.equal(await refusal('/corrupt-gzip'), 'unsupported_encoding');
+    assert.equal(await refusal('/not-gzip'), 'unsupported_encoding');
+  });
+
+  it('refuses decompressed output one byte over the cap', async () => {
+    assert.equal((await get('/gzip', TEXT.length)).bytes.length, TEXT.length);
+    assert.equal(await refusal('/gzip', TEXT.length - 1), 'decompression_limit');
+  });
+
+  for (const [path, label] of [['/gzip-bomb', 'gzip'], ['/br-bomb', 'brotli']] as const) {
+    it(`stops a 1 GiB ${label} bomb at a 1 MiB cap quickly and with bounded memory`, async () => {
+      const rssBefore = process.memoryUsage.rss();
+      let rssPeak = rssBefore;
+      const sampler = setInterval(() => {
+        rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
+      }, 2);
+      const started = performance.now();
+      try {
+        const res = await request(`${server.origin}${path}`, { dispatcher: agent });
+        const wireBefore = Number(res.headers['content-length']);
+        await assert.rejects(readBody(res.body, res.headers, { maxBytes: MiB }), (error) => isFailure(error) && error.reason === 'decompression_limit');
+        assert.equal(res.body.destroyed, true);
+        assert.ok(wireBefore > 0);
+      } finally {
+        clearInterval(sampler);
+      }
+      const elapsed = performance.now() - started;
+      rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
+      const growth = (rssPeak - rssBefore) / MiB;
+      console.log(`# ${label} bomb (${((label === 'gzip' ? gzBomb : brBomb).length / 1e6).toFixed(2)} MB on the wire): refused in ${elapsed.toFixed(1)} ms, RSS +${growth.toFixed(1)} MiB`);
+      assert.ok(growth < 64, `RSS grew ${growth} MiB`);
+      assert.ok(elapsed < 2000, `took ${elapsed} ms`);
+    });
+  }
+
+  it('passes body stream errors through as they are, plain and compressed', async () => {
+    for (const path of ['/reset', '/reset-gzip']) {
+      const res = await request(`${server.origin}${path}`, { dispatcher: agent });
+      await assert.rejects(readBody(res.body, res.headers, { maxBytes: MiB }), (error: NodeJS.ErrnoException) => {
+        assert.ok(!isFailure(error), `${path}: not reclassified`);
+        assert.equal(error.code, 'UND_ERR_SOCKET');
+        return true;
+      });
+    }
+  });
+
+  it('passes a body timeout through as it is', async () => {
+    const res = await request(`${server.origin}/stall-gzip`, { dispatcher: agent, bodyTimeout: 100 });
+    await assert.rejects(readBody(res.body, res.headers, { maxBytes: MiB }), (error: NodeJS.ErrnoException) => error.code === 'UND_ERR_BODY_TIMEOUT');
+  });
+
+  it('passes an abort through as it is', async () => {
+    const controller = new AbortController();
+    const res = await request(`${server.origin}/chunked`, { dispatcher: agent, signal: controller.signal });
+    const reading = readBody(res.body, res.headers, { maxBytes: 64 * MiB });
+    controller.abort(new Error('caller gave up'));
+    await assert.rejects(reading, (error: Error) => !isFailure(error));
+  });
+});
