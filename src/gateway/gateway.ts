@@ -243,6 +243,7 @@ export class GatewayImpl implements Gateway {
         lookup: this.#options.lookup,
         ca: this.#options.ca,
         connectTimeoutMs: service.limits.connectTimeoutMs,
+        proxy: this.#options.proxy,
       });
       this.#dispatchers.set(service.id, dispatcher);
     }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { SecretStore } from '../auth/secret-store.ts';
 import { memorySecretStore } from '../auth/memory-store.ts';
 import type { LookupFunction } from '../net/dispatcher.ts';
+import { resolveProxyConfig, type ProxyConfig, type ProxyOption } from '../net/proxy-config.ts';
 import type { AuditEvent, AuditSink } from '../observe/audit-event.ts';
 import { fileAuditSink, functionAuditSink } from '../observe/file-sink.ts';
 
@@ -15,8 +16,12 @@ export interface NetworkOptions {
   lookup?: LookupFunction;
   /** Extra trusted root certificates in PEM (enterprise TLS inspection), added to Node's. @default [] */
   ca?: string[];
-  /** Proxy use: from HTTPS_PROXY/NO_PROXY, none, or a fixed URL. @default 'env' */
-  proxy?: 'env' | 'none' | { url: string };
+  /**
+   * Forward proxy for https destinations: from `HTTPS_PROXY`/`NO_PROXY`, none, or a fixed
+   * `http://[user:pass@]host:port`. Gatehouse still resolves and checks every name itself.
+   * @default 'env'
+   */
+  proxy?: ProxyOption;
 }
 
 /** Where audit events go. */
@@ -42,7 +47,7 @@ export interface ResolvedGatewayOptions {
   readonly auditSink: AuditSink | undefined;
   readonly lookup: LookupFunction | undefined;
   readonly ca: readonly string[];
-  readonly proxy: 'env' | 'none' | { readonly url: string };
+  readonly proxy: ProxyConfig | undefined;
 }
 
 /** Fills defaults (with `??`: 0 and false are values) and opens the audit sink. @internal */
@@ -56,6 +61,6 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     auditSink,
     lookup: options.network?.lookup,
     ca: Object.freeze([...(options.network?.ca ?? [])]),
-    proxy: options.network?.proxy ?? 'env',
+    proxy: resolveProxyConfig(options.network?.proxy ?? 'env'),
   });
 }

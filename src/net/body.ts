@@ -42,7 +42,8 @@ const noop = (): void => {};
  *   corrupt or truncated compressed data, is `unsupported_encoding`.
  *
  * On every refusal the body stream is destroyed, so the connection is not read further (undici
- * then closes it instead of reusing it). Errors of the body stream itself (socket reset,
+ * then closes it instead of reusing it). Do not call it for answers that have no body (HEAD, 204,
+ * 304): their Content-Length describes a body that is not sent. Errors of the body stream itself (socket reset,
  * `BodyTimeoutError`, abort) are rethrown as they are, for the caller to classify.
  *
  * @param body an undici `Dispatcher.ResponseData['body']` (any byte Readable works).
@@ -86,14 +87,15 @@ async function readDecoded(body: Readable, codings: readonly Coding[], maxBytes:
   const chunks: Buffer[] = [];
   let wireBytes = 0;
   let decodedBytes = 0;
-  // Told apart so a body error passing through a decoder is not taken for corrupt data.
+  // pipeline forwards the first error to every stream: whoever emits an error first owns it, so a
+  // body error passing through a decoder is not taken for corrupt data, nor the reverse.
   let bodyError: unknown;
   let decoderError: unknown;
   const onBodyError = (error: unknown): void => {
-    bodyError ??= error;
+    if (error !== decoderError) bodyError ??= error;
   };
   const onDecoderError = (error: unknown): void => {
-    decoderError ??= error;
+    if (error !== bodyError) decoderError ??= error;
   };
 
   const countWire = async function* (source: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
@@ -130,7 +132,7 @@ async function readDecoded(body: Readable, codings: readonly Coding[], maxBytes:
     // pipeline destroyed the body; undici may still report its own abort error afterwards.
     body.on('error', noop);
     if (isFailure(error)) throw error;
-    if (error !== undefined && error === decoderError && error !== bodyError) {
+    if (error !== undefined && error === decoderError) {
       // A coding header on an empty body (HEAD-like answers, 204) is not an error.
       if (wireBytes === 0) return { bytes: Buffer.alloc(0), wireBytes };
       throw new GatehouseFailure('unsupported_encoding', 'corrupt compressed body', { cause: error });

@@ -3,15 +3,10 @@
  * @see FR-01, FR-04, DESIGN.md §4.1, §5 "Hosts and ports"
  */
 import type { Destination } from '../policy/compiled.ts';
-import { isIpLiteral, refusedAddressClass } from './address.ts';
+import { isIpLiteral, refusedAddressClass, unbracketHost } from './address.ts';
 
 /** Why a URL may not be dialed, or undefined when it may. */
 export type DestinationRefusal = 'insecure_transport' | 'destination_not_allowed' | 'private_address';
-
-/** Strips the brackets URL keeps around an IPv6 hostname. */
-export function bareHost(hostname: string): string {
-  return hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
-}
 
 const LOOPBACK_NAMES = new Set(['localhost']);
 
@@ -25,7 +20,7 @@ function isLoopbackHost(host: string): boolean {
  * DNS names are checked again when they resolve and when the socket connects.
  */
 export function refuseDestination(url: URL, destination: Destination): DestinationRefusal | undefined {
-  const host = bareHost(url.hostname);
+  const host = unbracketHost(url.hostname);
   if (url.protocol !== 'https:') {
     const loopbackHttp = url.protocol === 'http:' && destination.allowHttpLoopback && isLoopbackHost(host);
     if (!loopbackHttp) return 'insecure_transport';

@@ -3,6 +3,8 @@
  * checked address. DNS answers are classified whole before dialing (a mixed answer is refused),
  * IP literals are refused before dialing, and the socket's remote address is checked again after
  * the TLS handshake, before any HTTP byte is written. SNI and certificate checks use the hostname.
+ * Through a forward proxy, Gatehouse resolves and checks the name itself and CONNECTs to that
+ * address, so the proxy cannot be used to reach a refused one.
  * @see DESIGN.md §4.1, FIELD-NOTES "undici"
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
@@ -10,8 +12,9 @@ import { rootCertificates } from 'node:tls';
 import type { BlockList, Socket } from 'node:net';
 import { Agent, buildConnector } from 'undici';
 import { GatehouseFailure } from '../errors.ts';
-import { isIpLiteral, refusedAddressClass } from './address.ts';
-import { bareHost } from './destination.ts';
+import { isIpLiteral, refusedAddressClass, unbracketHost } from './address.ts';
+import { bypassesProxy, type ProxyConfig } from './proxy-config.ts';
+import { openTunnel } from './tunnel.ts';
 
 /** A `dns.lookup`-compatible resolver (tests, DNS-over-HTTPS). */
 export type LookupFunction = typeof dnsLookup;
@@ -26,6 +29,8 @@ export interface DispatcherOptions {
   ca?: readonly string[] | undefined;
   /** TCP + TLS handshake deadline. */
   connectTimeoutMs: number;
+  /** Forward proxy for https destinations, unless `NO_PROXY` bypasses it. */
+  proxy?: ProxyConfig | undefined;
 }
 
 function refusal(address: string): GatehouseFailure {
@@ -59,23 +64,29 @@ function guardedLookup(lookup: LookupFunction, privateRanges: BlockList | undefi
   return guarded as unknown as LookupFunction;
 }
 
+/** Resolves `hostname` through the guarded lookup: the first of a wholly accepted answer. */
+function resolveChecked(lookup: LookupFunction, hostname: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    (lookup as (h: string, o: object, cb: (e: unknown, a?: LookupAddress[]) => void) => void)(hostname, { all: true }, (error, answers) => {
+      if (error) reject(error);
+      else resolve(answers![0]!.address);
+    });
+  });
+}
+
 /** An undici Agent for one service, enforcing its address rules on every connection. */
 export function createServiceDispatcher(options: DispatcherOptions): Agent {
-  const { privateRanges } = options;
-  const connect = buildConnector({
+  const { privateRanges, proxy } = options;
+  const lookup = guardedLookup(options.lookup ?? dnsLookup, privateRanges);
+  const ca = options.ca && options.ca.length > 0 ? [...rootCertificates, ...options.ca] : undefined;
+  const direct = buildConnector({
     timeout: options.connectTimeoutMs,
-    lookup: guardedLookup(options.lookup ?? dnsLookup, privateRanges),
-    ...(options.ca && options.ca.length > 0 ? { ca: [...rootCertificates, ...options.ca] } : {}),
+    lookup,
+    ...(ca ? { ca } : {}),
   } as buildConnector.BuildOptions);
 
-  const checkedConnect: buildConnector.connector = (connectOptions, callback) => {
-    const host = bareHost(connectOptions.hostname);
-    // Node skips lookup for IP literals: check them before dialing.
-    if (isIpLiteral(host) && refusedAddressClass(host, privateRanges) !== undefined) {
-      queueMicrotask(() => callback(refusal(host), null));
-      return;
-    }
-    connect(connectOptions, (error, socket) => {
+  const connectDirect: buildConnector.connector = (connectOptions, callback) => {
+    direct(connectOptions, (error, socket) => {
       if (error !== null) return callback(error, null);
       const remote = (socket as Socket).remoteAddress ?? '';
       if (refusedAddressClass(remote, privateRanges) !== undefined) {
@@ -84,6 +95,29 @@ export function createServiceDispatcher(options: DispatcherOptions): Agent {
       }
       callback(null, socket);
     });
+  };
+
+  const connectViaProxy = (proxyUrl: URL, connectOptions: buildConnector.Options, callback: buildConnector.Callback): void => {
+    const host = unbracketHost(connectOptions.hostname);
+    const port = Number(connectOptions.port) || 443;
+    (isIpLiteral(host) ? Promise.resolve(host) : resolveChecked(lookup, host))
+      .then((address) => openTunnel({ proxy: proxyUrl, address, port, servername: host, tls: ca ? { ca } : {}, timeoutMs: options.connectTimeoutMs }))
+      .then((socket) => callback(null, socket), (error: Error) => callback(error, null));
+  };
+
+  const checkedConnect: buildConnector.connector = (connectOptions, callback) => {
+    const host = unbracketHost(connectOptions.hostname);
+    // Node skips lookup for IP literals: check them before dialing.
+    if (isIpLiteral(host) && refusedAddressClass(host, privateRanges) !== undefined) {
+      queueMicrotask(() => callback(refusal(host), null));
+      return;
+    }
+    const port = Number(connectOptions.port) || 443;
+    if (proxy !== undefined && connectOptions.protocol === 'https:' && !bypassesProxy(proxy, host, port)) {
+      connectViaProxy(proxy.url, connectOptions, callback);
+    } else {
+      connectDirect(connectOptions, callback);
+    }
   };
 
   // HTTP/1.1 only: a smaller parser surface facing hostile servers, and bounded header sizes.

@@ -126,13 +126,17 @@ export async function send(request: OutgoingRequest, options: SendOptions, stats
       if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
         method = 'GET';
         body = undefined;
-        const { 'content-type': _dropped, ...rest } = baseHeaders;
-        baseHeaders = rest;
+        baseHeaders = Object.fromEntries(Object.entries(baseHeaders).filter(([name]) => name !== 'content-type'));
       }
       url = next;
       continue;
     }
 
+    if (status >= 200 && status < 300 && (method === 'HEAD' || status === 204 || status === 205)) {
+      // No body by definition, whatever Content-Length says.
+      await response.body.dump({ limit: ERROR_DRAIN_BYTES }).catch(() => {});
+      return { status, headers: response.headers, body: Buffer.alloc(0) };
+    }
     if (status >= 200 && status < 300) {
       const { bytes, wireBytes } = await readBody(response.body, response.headers, { maxBytes: options.maxResponseBytes });
       stats.bytesIn += wireBytes;
