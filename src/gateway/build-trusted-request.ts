@@ -43,6 +43,7 @@ function pathSegments(path: unknown): string[] {
     } catch {
       throw new GatehouseFailure('path_not_allowed', 'path has a malformed escape');
     }
+    // eslint-disable-next-line no-control-regex
     if (decoded === '.' || decoded === '..' || /[/\\\u0000-\u001f]/.test(decoded)) {
       throw new GatehouseFailure('path_not_allowed', 'path has a dot segment or encoded separator');
     }
