@@ -22,3 +22,4 @@ export type {
   AuthorizationCodePayload,
 } from './auth/secret-store.ts';
 export type { AuditEvent } from './observe/audit-event.ts';
+export type { SignInOptions, AuthStatus } from './auth/credential-provider.ts';

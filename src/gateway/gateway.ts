@@ -8,7 +8,12 @@
  * @see FR-02, FR-06, FR-07, TR-01, DESIGN.md §2, §4
  */
 import type { Agent } from 'undici';
-import { staticCredentialHeaders, type AppliedCredential } from '../auth/credential-headers.ts';
+import {
+  createCredentialProvider,
+  type AuthStatus,
+  type CredentialProvider,
+  type SignInOptions,
+} from '../auth/credential-provider.ts';
 import {
   GatehouseFailure,
   classifyError,
@@ -55,6 +60,12 @@ export interface Gateway {
   call<T = unknown>(operation: string, params?: unknown, options?: CallOptions): Promise<CallResult<T>>;
   /** A trusted request within the service's `requests` rules; for process code only. Never throws. */
   request<T = unknown>(service: string, request: TrustedRequest, options?: RequestOptions): Promise<CallResult<T>>;
+  /** Signs a user in for an `oauth2AuthorizationCode` credential (RFC 8252: system browser, loopback, PKCE). */
+  signIn(credential: string, options: SignInOptions): Promise<void>;
+  /** Forgets the user's tokens for the credential. */
+  signOut(credential: string): Promise<void>;
+  /** Whether the user is signed in; never a token. Synchronous. */
+  authStatus(credential: string): AuthStatus;
   /** Ends in-flight calls as `cancelled`/`closed`, closes connections, flushes the audit. */
   close(): Promise<void>;
 }
@@ -83,10 +94,12 @@ export class GatewayImpl implements Gateway {
   readonly #dispatchers = new Map<string, Agent>();
   readonly #closing = new AbortController();
   readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #credentials: CredentialProvider;
 
   constructor(policy: CompiledPolicy, options: ResolvedGatewayOptions) {
     this.#policy = policy;
     this.#options = options;
+    this.#credentials = createCredentialProvider({ policy, secrets: options.secrets });
   }
 
   call<T = unknown>(operationId: string, params?: unknown, options: CallOptions = {}): Promise<CallResult<T>> {
@@ -122,6 +135,18 @@ export class GatewayImpl implements Gateway {
       const expectation = { responseType: 'auto', validate: undefined, maxJsonDepth: limits.maxJsonDepth } as const;
       return this.#exchange(service, built, limits, expectation, options.signal, record);
     });
+  }
+
+  signIn(credential: string, options: SignInOptions): Promise<void> {
+    return this.#credentials.signIn(credential, options);
+  }
+
+  signOut(credential: string): Promise<void> {
+    return this.#credentials.signOut(credential);
+  }
+
+  authStatus(credential: string): AuthStatus {
+    return this.#credentials.authStatus(credential);
   }
 
   async close(): Promise<void> {
@@ -190,49 +215,42 @@ export class GatewayImpl implements Gateway {
   ): Promise<{ status: number; data: unknown }> {
     if (callerSignal?.aborted) throw new GatehouseFailure('aborted', 'signal aborted before sending');
     const call = startCallSignal(limits.timeoutMs, callerSignal, this.#closing.signal);
+    const spec = service.credential;
     try {
-      const credential = await this.#credentialFor(service);
-      record.attempts += 1;
-      const headers = {
-        'user-agent': USER_AGENT,
-        accept: expectation.responseType === 'text' ? '*/*' : 'application/json',
-        traceparent: traceparentFor(record.correlationId),
-        ...built.headers,
-      };
-      const received = await send(
-        { url: built.url, method: built.method, headers, credentialHeaders: credential?.headers, body: built.body },
-        {
-          dispatcher: this.#dispatcherFor(service),
-          destination: service.destination,
-          maxRedirects: limits.maxRedirects,
-          maxResponseBytes: limits.maxResponseBytes,
-          signal: call.signal,
-          headersTimeoutMs: limits.timeoutMs,
-          bodyTimeoutMs: limits.timeoutMs,
-        },
-        record.stats,
-      );
-      record.status = received.status;
-      if (received.body === undefined) throw statusFailure(received.status, parseRetryAfter(received.headers['retry-after']));
-      if (credential !== undefined) refuseReflectedSecrets(received.body, credential.secrets);
-      return { status: received.status, data: interpretResponse(received.body, received.headers, expectation) };
+      for (;;) {
+        const credential = spec === undefined ? undefined : await this.#credentials.apply(spec, call.signal);
+        record.attempts += 1;
+        const headers = {
+          'user-agent': USER_AGENT,
+          accept: expectation.responseType === 'text' ? '*/*' : 'application/json',
+          traceparent: traceparentFor(record.correlationId),
+          ...built.headers,
+        };
+        const received = await send(
+          { url: built.url, method: built.method, headers, credentialHeaders: credential?.headers, body: built.body },
+          {
+            dispatcher: this.#dispatcherFor(service),
+            destination: service.destination,
+            maxRedirects: limits.maxRedirects,
+            maxResponseBytes: limits.maxResponseBytes,
+            signal: call.signal,
+            headersTimeoutMs: limits.timeoutMs,
+            bodyTimeoutMs: limits.timeoutMs,
+          },
+          record.stats,
+        );
+        record.status = received.status;
+        // A 401 drops a cached access token; one more attempt with a fresh token (DESIGN.md §5).
+        if (received.status === 401 && spec !== undefined && record.attempts === 1 && this.#credentials.invalidate(spec)) continue;
+        if (received.body === undefined) throw statusFailure(received.status, parseRetryAfter(received.headers['retry-after']));
+        if (credential !== undefined) refuseReflectedSecrets(received.body, credential.secrets);
+        return { status: received.status, data: interpretResponse(received.body, received.headers, expectation) };
+      }
     } catch (error) {
       throw classifyError(error, call.fired);
     } finally {
       call.dispose();
     }
-  }
-
-  async #credentialFor(service: CompiledService): Promise<AppliedCredential | undefined> {
-    const spec = service.credential;
-    if (spec === undefined) return undefined;
-    let payload;
-    try {
-      payload = await this.#options.secrets.get(spec.name);
-    } catch (error) {
-      throw new GatehouseFailure('missing_credential', `secret store failed for '${spec.name}'`, { cause: error });
-    }
-    return staticCredentialHeaders(spec, payload);
   }
 
   #dispatcherFor(service: CompiledService): Agent {
