@@ -5,12 +5,14 @@
  */
 import { Command } from 'commander';
 import { registerPolicyCommands } from './policy-commands.ts';
+import { registerSidecarCommands } from './sidecar-commands.ts';
 
 const program = new Command()
   .name('gatehouse')
   .description('Governed, audited outbound HTTPS API calls')
   .showHelpAfterError();
 registerPolicyCommands(program);
+registerSidecarCommands(program);
 
 try {
   await program.parseAsync(process.argv);

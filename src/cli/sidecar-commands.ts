@@ -1,0 +1,68 @@
+/**
+ * `gatehouse serve` runs the sidecar; `gatehouse sidecar token` registers a client.
+ * @see DESIGN.md §2 "Hosts", §4.8
+ */
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import type { Command } from 'commander';
+import { createGateway } from '../gateway/create-gateway.ts';
+import { issueClientToken, parseClients, type SidecarClient } from '../hosts/sidecar/client-tokens.ts';
+import { startSidecar } from '../hosts/sidecar/server.ts';
+
+async function readClients(file: string): Promise<SidecarClient[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return parseClients(JSON.parse(text));
+}
+
+/** Adds `serve` and `sidecar token` to the program. */
+export function registerSidecarCommands(program: Command): void {
+  program
+    .command('serve')
+    .description('run the sidecar: POST /v1/operations/{id} over a Unix socket or a loopback port')
+    .requiredOption('--policy <file>', 'policy file')
+    .requiredOption('--tokens <file>', 'client tokens file (see `gatehouse sidecar token`)')
+    .option('--socket <path>', 'Unix socket to listen on (created 0600)')
+    .option('--port <port>', 'loopback port to listen on instead of a socket', (v) => Number.parseInt(v, 10))
+    .option('--host <address>', 'loopback address for --port: 127.0.0.1 or ::1', '127.0.0.1')
+    .option('--data-dir <dir>', 'audit log, queue and encrypted secrets', '.gatehouse')
+    .action(async (options: { policy: string; tokens: string; socket?: string; port?: number; host: string; dataDir: string }) => {
+      if ((options.socket === undefined) === (options.port === undefined)) {
+        console.error('gatehouse serve: give exactly one of --socket or --port');
+        process.exitCode = 1;
+        return;
+      }
+      const clients = await readClients(options.tokens);
+      if (clients.length === 0) console.error(`gatehouse serve: no clients in ${options.tokens}; every request will be refused`);
+      const gateway = await createGateway({ policy: options.policy, dataDir: options.dataDir });
+      const listen = options.socket !== undefined
+        ? { socket: options.socket }
+        : { host: options.host as '127.0.0.1' | '::1', port: options.port! };
+      const sidecar = await startSidecar(gateway, { listen, clients });
+      console.error(`gatehouse serve: listening on ${sidecar.address}`);
+      await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
+      await sidecar.close();
+      await gateway.close();
+    });
+
+  program
+    .command('sidecar')
+    .description('manage sidecar clients')
+    .command('token')
+    .description('register a client role; prints its token once (only a SHA-256 is stored)')
+    .requiredOption('--role <role>', 'caller role the token maps to (as listed in operations\' callers)')
+    .requiredOption('--tokens <file>', 'client tokens file to add to (created 0600)')
+    .action(async (options: { role: string; tokens: string }) => {
+      const clients = await readClients(options.tokens);
+      const { token, client } = issueClientToken(options.role);
+      const temp = `${options.tokens}.tmp`;
+      await writeFile(temp, JSON.stringify({ clients: [...clients, client] }, null, 2) + '\n', { mode: 0o600 });
+      await rename(temp, options.tokens);
+      console.log(token);
+    });
+}

@@ -1,0 +1,49 @@
+/**
+ * Sidecar client tokens: each maps to a caller role. Only SHA-256 digests are kept, so the
+ * tokens file reveals no usable token; comparison is constant-time.
+ * @see DESIGN.md §4.8
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** One registered client: its role and the SHA-256 (hex) of its token. */
+export interface SidecarClient {
+  readonly role: string;
+  readonly tokenSha256: string;
+}
+
+const ROLE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+/** A new random token (256 bits, base64url) and its registration entry. */
+export function issueClientToken(role: string): { token: string; client: SidecarClient } {
+  if (!ROLE.test(role)) throw new Error(`role must match ${ROLE.source}`);
+  const token = randomBytes(32).toString('base64url');
+  return { token, client: { role, tokenSha256: digest(token).toString('hex') } };
+}
+
+/** Checks a parsed tokens file (`{ clients: [{ role, tokenSha256 }] }`). */
+export function parseClients(value: unknown): SidecarClient[] {
+  const clients = (value as { clients?: unknown } | null)?.clients;
+  if (!Array.isArray(clients)) throw new Error('tokens file must be { "clients": [{ "role", "tokenSha256" }] }');
+  return clients.map((entry, index) => {
+    const { role, tokenSha256 } = (entry ?? {}) as Record<string, unknown>;
+    if (typeof role !== 'string' || !ROLE.test(role) || role === 'main') throw new Error(`clients[${index}].role is not a valid role (and may not be 'main')`);
+    if (typeof tokenSha256 !== 'string' || !HEX64.test(tokenSha256)) throw new Error(`clients[${index}].tokenSha256 must be 64 hex digits`);
+    return { role, tokenSha256 };
+  });
+}
+
+/** The role of the client presenting `token`, or undefined. */
+export function roleForToken(clients: readonly SidecarClient[], token: string): string | undefined {
+  const presented = digest(token);
+  let role: string | undefined;
+  for (const client of clients) {
+    // Compare against every entry, so timing says nothing about which one matched.
+    if (timingSafeEqual(presented, Buffer.from(client.tokenSha256, 'hex')) && role === undefined) role = client.role;
+  }
+  return role;
+}

@@ -1,0 +1,155 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { Client } from 'undici';
+import { issueClientToken, parseClients } from '../src/hosts/sidecar/client-tokens.ts';
+import { startSidecar, type Sidecar } from '../src/hosts/sidecar/server.ts';
+import { LOOPBACK_NAMES, makeTestPki } from './support/certs.ts';
+import { LOOPBACK_RANGES, startGatewayFixture, type GatewayFixture } from './support/gateway-fixture.ts';
+import { startHttpsServer } from './support/servers.ts';
+
+function policy(port: number, host = 'api.test'): object {
+  return {
+    version: 1,
+    services: {
+      notes: {
+        baseUrl: `https://${host}:${port}`,
+        rationale: 'Sidecar tests.',
+        privateRanges: LOOPBACK_RANGES,
+        operations: {
+          list: { method: 'GET', path: '/notes', callers: ['php-app'] },
+          purge: { method: 'DELETE', path: '/notes' },
+        },
+      },
+    },
+  };
+}
+
+async function post(socketPath: string, path: string, body: string, headers: Record<string, string>): Promise<{ status: number; json: unknown }> {
+  const client = new Client('http://sidecar', { socketPath });
+  try {
+    const response = await client.request({ method: 'POST', path, body, headers: { 'content-type': 'application/json', ...headers } });
+    return { status: response.statusCode, json: await response.body.json() };
+  } finally {
+    await client.close();
+  }
+}
+
+describe('sidecar over a Unix socket (DESIGN §4.8)', () => {
+  let fixture: GatewayFixture;
+  let sidecar: Sidecar;
+  const socketPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-sidecar-')), 'gatehouse.sock');
+  const php = issueClientToken('php-app');
+  const other = issueClientToken('reports');
+
+  before(async () => {
+    fixture = await startGatewayFixture({
+      policy,
+      handler: (_req, res) => {
+        res.setHeader('content-type', 'application/json');
+        res.end('[{"id":1}]');
+      },
+    });
+    sidecar = await startSidecar(fixture.gateway, { listen: { socket: socketPath }, clients: [php.client, other.client], maxBodyBytes: 4096 });
+  });
+  after(async () => {
+    await sidecar.close();
+    await fixture.close();
+  });
+
+  it('creates the socket readable by its owner only', () => {
+    assert.equal(statSync(socketPath).mode & 0o777, 0o600);
+  });
+
+  it('runs an operation for the role its token maps to', async () => {
+    const { status, json } = await post(socketPath, '/v1/operations/notes.list', '{"params":{},"correlationId":"php-1"}', { authorization: `Bearer ${php.token}` });
+    assert.equal(status, 200);
+    assert.deepEqual(json, { ok: true, status: 200, data: [{ id: 1 }], correlationId: 'php-1' });
+    assert.equal(fixture.audit.at(-1)!.caller, 'php-app');
+  });
+
+  it('never lets a client act as main', async () => {
+    const { json } = await post(socketPath, '/v1/operations/notes.purge', '{"params":{},"caller":"main"}', { authorization: `Bearer ${php.token}` });
+    assert.equal((json as { error: { reason: string } }).error.reason, 'caller_not_allowed');
+  });
+
+  it('refuses a role the operation does not list', async () => {
+    const { json } = await post(socketPath, '/v1/operations/notes.list', '{"params":{}}', { authorization: `Bearer ${other.token}` });
+    assert.equal((json as { error: { reason: string } }).error.reason, 'caller_not_allowed');
+  });
+
+  it('refuses a missing or unknown token with 401', async () => {
+    assert.equal((await post(socketPath, '/v1/operations/notes.list', '{}', {})).status, 401);
+    assert.equal((await post(socketPath, '/v1/operations/notes.list', '{}', { authorization: 'Bearer nope' })).status, 401);
+  });
+
+  it('refuses oversized, malformed and non-JSON bodies', async () => {
+    const auth = { authorization: `Bearer ${php.token}` };
+    assert.equal((await post(socketPath, '/v1/operations/notes.list', JSON.stringify({ params: { x: 'a'.repeat(5000) } }), auth)).status, 413);
+    assert.equal((await post(socketPath, '/v1/operations/notes.list', '{"params":', auth)).status, 400);
+    assert.equal((await post(socketPath, '/v1/operations/notes.list', '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]', auth)).status, 400);
+    assert.equal((await post(socketPath, '/v1/operations/notes.list', 'x', { ...auth, 'content-type': 'text/plain' })).status, 415);
+  });
+
+  it('answers only its one route', async () => {
+    assert.equal((await post(socketPath, '/v1/request/notes', '{}', { authorization: `Bearer ${php.token}` })).status, 404);
+  });
+});
+
+describe('sidecar client tokens', () => {
+  it('keeps only a digest of the token', () => {
+    const { token, client } = issueClientToken('php-app');
+    assert.ok(!JSON.stringify(client).includes(token));
+    assert.match(client.tokenSha256, /^[0-9a-f]{64}$/);
+  });
+
+  it("refuses a tokens file that maps a client to 'main'", () => {
+    assert.throws(() => parseClients({ clients: [{ role: 'main', tokenSha256: 'a'.repeat(64) }] }), /main/);
+  });
+
+  it('listens on loopback only', async () => {
+    const gateway = { call: async () => ({ ok: true }) } as never;
+    await assert.rejects(startSidecar(gateway, { listen: { host: '0.0.0.0' as '127.0.0.1', port: 0 }, clients: [] }), /loopback only/);
+  });
+});
+
+describe('gatehouse serve (CLI)', () => {
+  it('serves a PHP-style client over a socket and stops on SIGTERM', async () => {
+    const pki = await makeTestPki();
+    const upstream = await startHttpsServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end('{"served":true}');
+    }, await pki.issue(LOOPBACK_NAMES));
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-serve-'));
+    const policyFile = join(dir, 'policy.json');
+    writeFileSync(policyFile, JSON.stringify(policy(upstream.port, '127.0.0.1')));
+    writeFileSync(join(dir, 'ca.pem'), pki.caPem);
+    const cli = join(import.meta.dirname, '../src/cli/main.ts');
+    const tokens = join(dir, 'tokens.json');
+    const token = execFileSync(process.execPath, [cli, 'sidecar', 'token', '--role', 'php-app', '--tokens', tokens], { encoding: 'utf8' }).trim();
+    assert.equal(statSync(tokens).mode & 0o777, 0o600);
+
+    const socket = join(dir, 'gatehouse.sock');
+    const child = spawn(process.execPath, [cli, 'serve', '--policy', policyFile, '--tokens', tokens, '--socket', socket, '--data-dir', join(dir, 'data')], {
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem'), HTTPS_PROXY: '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    try {
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      while (!stderr.includes('listening')) await once(child.stderr, 'data');
+      const { json } = await post(socket, '/v1/operations/notes.list', '{"params":{}}', { authorization: `Bearer ${token}` });
+      assert.deepEqual((json as { data: unknown }).data, { served: true });
+      child.kill('SIGTERM');
+      const [code] = await once(child, 'exit');
+      assert.equal(code, 0);
+    } finally {
+      child.kill('SIGKILL');
+      await upstream.close();
+    }
+  });
+});
