@@ -5,7 +5,7 @@
  */
 import { GatehouseFailure } from '../errors.ts';
 import type { CompiledOperation } from '../policy/compiled.ts';
-import { appendQuery, encodeSegment, jsonBody, scalarText } from './safe-values.ts';
+import { appendQuery, encodeSegment, headerText, jsonBody } from './safe-values.ts';
 
 /** The parts of a request that depend on the operation and its params. */
 export interface BuiltRequest {
@@ -44,7 +44,7 @@ export function buildOperationRequest(operation: CompiledOperation, params: Reco
 
   const headers: Record<string, string> = {};
   for (const [header, name] of operation.headers) {
-    if (params[name] !== undefined) headers[header] = scalarText(params[name], `header param '${name}'`);
+    if (params[name] !== undefined) headers[header] = headerText(params[name], `header param '${name}'`);
   }
 
   const value = operation.body === undefined ? undefined : params[operation.body];

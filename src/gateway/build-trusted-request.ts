@@ -5,7 +5,7 @@
 import { GatehouseFailure } from '../errors.ts';
 import type { CompiledService, RequestRule } from '../policy/compiled.ts';
 import type { BuiltRequest } from './build-operation-request.ts';
-import { appendQuery, jsonBody, scalarText } from './safe-values.ts';
+import { appendQuery, headerText, jsonBody } from './safe-values.ts';
 
 /** What trusted process code may ask of a service. */
 export interface TrustedRequest {
@@ -32,9 +32,13 @@ const RESERVED_HEADERS = new Set([
   'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', 'proxy-connection', 'idempotency-key', 'traceparent',
 ]);
 
-/** Splits and checks a request path: no dot segments, no encoded separators, no query or fragment. */
+/**
+ * Splits and checks a request path: no empty or dot segments, no encoded separators, no query or
+ * fragment. `/` is the base path itself (no segments).
+ */
 function pathSegments(path: unknown): string[] {
   if (typeof path !== 'string' || !PATH.test(path)) throw new GatehouseFailure('path_not_allowed', 'path is not a plain absolute path');
+  if (path === '/') return [];
   const segments = path.slice(1).split('/');
   for (const segment of segments) {
     let decoded: string;
@@ -43,9 +47,10 @@ function pathSegments(path: unknown): string[] {
     } catch {
       throw new GatehouseFailure('path_not_allowed', 'path has a malformed escape');
     }
+    // An empty segment (`//x`, `/items/`) reads as a scheme-relative URL or another resource upstream.
     // eslint-disable-next-line no-control-regex
-    if (decoded === '.' || decoded === '..' || /[/\\\u0000-\u001f]/.test(decoded)) {
-      throw new GatehouseFailure('path_not_allowed', 'path has a dot segment or encoded separator');
+    if (decoded === '' || decoded === '.' || decoded === '..' || /[/\\\u0000-\u001f]/.test(decoded)) {
+      throw new GatehouseFailure('path_not_allowed', 'path has an empty or dot segment, or an encoded separator');
     }
   }
   return segments;
@@ -86,7 +91,8 @@ export function buildTrustedRequest(
   service: CompiledService,
   request: Partial<TrustedRequest>,
 ): BuiltRequest & { rule: RequestRule } {
-  const method = typeof request.method === 'string' ? request.method.toUpperCase() : 'GET';
+  if (request.method !== undefined && typeof request.method !== 'string') throw new GatehouseFailure('method_not_allowed', 'method is not a string');
+  const method = (request.method ?? 'GET').toUpperCase();
   const segments = pathSegments(request.path);
   const rule = matchRequestRule(service, method, segments);
   if (typeof rule === 'string') throw new GatehouseFailure(rule, `no requests rule allows this ${rule === 'method_not_allowed' ? 'method' : 'path'}`);
@@ -106,9 +112,9 @@ export function buildTrustedRequest(
     if (!TOKEN.test(name) || RESERVED_HEADERS.has(lower) || lower.startsWith('proxy-') || lower === credentialHeader) {
       throw new GatehouseFailure('forbidden_header', 'a header name is reserved or malformed');
     }
-    headers[lower] = scalarText(value, 'header value');
+    headers[lower] = headerText(value, 'header value');
   }
-  if (request.idempotencyKey !== undefined) headers['idempotency-key'] = scalarText(request.idempotencyKey, 'idempotency key');
+  if (request.idempotencyKey !== undefined) headers['idempotency-key'] = headerText(request.idempotencyKey, 'idempotency key');
 
   const body = request.json === undefined ? undefined : jsonBody(request.json, headers);
   return { url, method, headers, body, rule };

@@ -18,6 +18,13 @@ export function scalarText(value: unknown, what: string): string {
   return text;
 }
 
+/** A header value: a scalar whose characters are all Latin-1 and not control characters (RFC 9110 §5.5). */
+export function headerText(value: unknown, what: string): string {
+  const text = scalarText(value, what);
+  if (/[^\u0020-\u00ff\t]/.test(text)) throw new GatehouseFailure('unsafe_value', `${what} has a character headers cannot carry`);
+  return text;
+}
+
 /** One path segment: exactly one percent-encoded segment, never `.`, `..` or empty. */
 export function encodeSegment(value: unknown, what: string): string {
   const text = scalarText(value, what);

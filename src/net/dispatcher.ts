@@ -16,6 +16,9 @@ import { isIpLiteral, refusedAddressClass, unbracketHost } from './address.ts';
 import { bypassesProxy, type ProxyConfig } from './proxy-config.ts';
 import { openTunnel } from './tunnel.ts';
 
+/** Sockets one service keeps per origin. */
+const MAX_CONNECTIONS_PER_ORIGIN = 64;
+
 /** A `dns.lookup`-compatible resolver (tests, DNS-over-HTTPS). */
 export type LookupFunction = typeof dnsLookup;
 
@@ -121,5 +124,7 @@ export function createServiceDispatcher(options: DispatcherOptions): Agent {
   };
 
   // HTTP/1.1 only: a smaller parser surface facing hostile servers, and bounded header sizes.
-  return new Agent({ connect: checkedConnect, allowH2: false });
+  // A bounded pool per origin: a burst of calls queues for a connection instead of opening
+  // (and TLS-handshaking) one socket each.
+  return new Agent({ connect: checkedConnect, allowH2: false, connections: MAX_CONNECTIONS_PER_ORIGIN });
 }
