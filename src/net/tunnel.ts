@@ -17,7 +17,7 @@ export interface TunnelTarget {
   readonly port: number;
   /** The hostname for SNI and the certificate check. */
   readonly servername: string;
-  readonly tls: Pick<ConnectionOptions, 'ca'>;
+  readonly tls: Pick<ConnectionOptions, 'secureContext'>;
   readonly timeoutMs: number;
 }
 

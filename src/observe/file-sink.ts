@@ -7,6 +7,8 @@ import { dirname } from 'node:path';
 import { once } from 'node:events';
 import type { AuditEvent, AuditSink } from './audit-event.ts';
 
+const MAX_PENDING_CHARS = 64 * 1024;
+
 /** Appends each event as one JSON line to `file` (created 0600, directory 0700). */
 export function fileAuditSink(file: string): AuditSink {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -29,7 +31,9 @@ export function fileAuditSink(file: string): AuditSink {
   return {
     write(event) {
       pending += JSON.stringify(event) + '\n';
-      if (!scheduled) {
+      // A caller that never yields must not grow the buffer without bound.
+      if (pending.length > MAX_PENDING_CHARS) flush();
+      else if (!scheduled) {
         scheduled = true;
         setImmediate(flush);
       }
