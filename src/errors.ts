@@ -49,6 +49,7 @@ export const REASONS = {
   forbidden_header: 'invalid_input',
   // offline
   no_network: 'offline',
+  queued: 'offline',
   // timeout
   connect_timeout: 'timeout',
   headers_timeout: 'timeout',
@@ -86,6 +87,7 @@ export const REASONS = {
   schema_mismatch: 'invalid_response',
   unexpected_content_type: 'invalid_response',
   unexpected_status: 'invalid_response',
+  malformed_response: 'invalid_response',
   secret_reflected: 'invalid_response',
   // cancelled
   aborted: 'cancelled',
@@ -200,7 +202,12 @@ const MAX_OPERATION_CHARS = 200;
 
 /** Echo of a caller-supplied operation id: control characters removed, at most 200 chars. @internal */
 export function sanitizeOperationId(operation: unknown): string {
-  const text = typeof operation === 'string' ? operation : String(operation);
+  let text: string;
+  try {
+    text = typeof operation === 'string' ? operation : String(operation);
+  } catch {
+    text = '';
+  }
   // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '').slice(0, MAX_OPERATION_CHARS);
 }
@@ -280,6 +287,9 @@ const CODE_REASONS: Readonly<Record<string, Reason>> = {
   INVALID_CA: 'cert_untrusted',
   EPROTO: 'handshake_failed',
   UND_ERR_PROXY: 'proxy_refused',
+  UND_ERR_HEADERS_OVERFLOW: 'too_large',
+  UND_ERR_RES_EXCEEDED_MAX_SIZE: 'too_large',
+  UND_ERR_INFO: 'malformed_response',
 };
 
 function codeOf(error: unknown): string | undefined {
@@ -295,6 +305,8 @@ function reasonOf(error: unknown, depth = 0): Reason | undefined {
     const known = CODE_REASONS[code];
     if (known !== undefined) return known;
     if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) return 'handshake_failed';
+    // llhttp's parse errors: the server did not speak well-formed HTTP/1.1.
+    if (code.startsWith('HPE_')) return 'malformed_response';
   }
   if (error instanceof AggregateError) {
     for (const member of error.errors) {

@@ -4,6 +4,8 @@
  * @see FR-05, UXR-02
  */
 
+import { GatehouseFailure } from '../errors.ts';
+
 /** What ended a call early. */
 export type AbortCause = 'deadline' | 'caller' | 'closed';
 
@@ -15,12 +17,18 @@ export interface CallSignal {
   dispose(): void;
 }
 
-/** Starts the deadline clock; a signal that is already aborted fires at once. */
+/**
+ * Starts the deadline clock; a signal that is already aborted fires at once.
+ * @throws GatehouseFailure `unsafe_value` when `callerSignal` is not an AbortSignal (before any timer starts).
+ */
 export function startCallSignal(
   timeoutMs: number,
   callerSignal: AbortSignal | undefined,
   closeSignal: AbortSignal,
 ): CallSignal {
+  if (callerSignal !== undefined && !(callerSignal instanceof AbortSignal)) {
+    throw new GatehouseFailure('unsafe_value', 'signal is not an AbortSignal');
+  }
   const controller = new AbortController();
   let fired: AbortCause | undefined;
   const fire = (cause: AbortCause): void => {

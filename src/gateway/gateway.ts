@@ -3,9 +3,10 @@
  * or an error envelope, with one audit event per call. Nothing the network, the policy or the
  * caller does makes `call` or `request` throw.
  *
- * lookup -> authorize caller -> validate params -> build request -> credentials -> send
- * -> read body -> validate response -> envelope -> audit
- * @see FR-02, FR-06, FR-07, TR-01, DESIGN.md §2, §4
+ * lookup -> authorize caller -> validate params -> build request -> [offline queue] -> limits
+ * -> retries -> breaker -> credentials -> send -> read body -> validate response -> envelope -> audit
+ * (the bracketed and resilience steps live in `resilience/`; see `resilience/resilience.ts`)
+ * @see FR-02, FR-06, FR-07, FR-08, FR-09, TR-01, DESIGN.md §2, §4, §5
  */
 import type { Agent } from 'undici';
 import {
@@ -14,27 +15,26 @@ import {
   type CredentialProvider,
   type SignInOptions,
 } from '../auth/credential-provider.ts';
-import {
-  GatehouseFailure,
-  classifyError,
-  sanitizeOperationId,
-  statusFailure,
-  toGatewayError,
-  type GatewayError,
-} from '../errors.ts';
+import { GatehouseFailure, classifyError, sanitizeOperationId, toGatewayError, type GatewayError } from '../errors.ts';
 import { createServiceDispatcher } from '../net/dispatcher.ts';
-import { send, type TransferStats } from '../net/send.ts';
 import type { AuditEvent } from '../observe/audit-event.ts';
 import { callEndChannel, internalErrorChannel, policyDeniedChannel } from '../observe/channels.ts';
-import { resolveCorrelationId, traceparentFor } from '../observe/correlation.ts';
-import type { CompiledPolicy, CompiledService, Limits } from '../policy/compiled.ts';
-import { parseRetryAfter } from '../resilience/retry-after.ts';
+import type { CompiledPolicy, CompiledService } from '../policy/compiled.ts';
+import { isIdempotent } from '../policy/operation.ts';
+import { OfflineQueue, QueuedCall } from '../resilience/offline-queue.ts';
+import type { QueueItem } from '../resilience/queue-store.ts';
+import { Resilience, type CallPlan } from '../resilience/resilience.ts';
+import type { CircuitStatus } from '../resilience/service-circuit.ts';
+import { openSqliteQueueStore } from '../resilience/sqlite-queue-store.ts';
+import type { StatusListener } from '../resilience/status-events.ts';
 import { TRUSTED_CALLER, authorizeOperation, authorizeRequest } from './authorize.ts';
 import { buildOperationRequest, validateParams, type BuiltRequest } from './build-operation-request.ts';
 import { buildTrustedRequest, type TrustedRequest } from './build-trusted-request.ts';
+import { describeRecord, startRecord, toAuditEvent, type CallRecord } from './call-record.ts';
 import { startCallSignal } from './deadline.ts';
-import { interpretResponse, refuseReflectedSecrets, type ResponseExpectation } from './interpret-response.ts';
 import type { ResolvedGatewayOptions } from './options.ts';
+import { headerText } from './safe-values.ts';
+import { sendAttempt, type Exchange } from './send-attempt.ts';
 
 /** Options of one call. */
 export interface CallOptions {
@@ -44,6 +44,11 @@ export interface CallOptions {
   correlationId?: string;
   /** Aborting it ends the call as `cancelled`; an already-aborted signal sends nothing. */
   signal?: AbortSignal;
+  /**
+   * Sent as `Idempotency-Key`; lets a non-idempotent operation be retried (the upstream must
+   * dedupe by it). A queued call keeps it, or gets a generated one. @default none
+   */
+  idempotencyKey?: string;
 }
 
 /** Options of a trusted `request()`. */
@@ -52,7 +57,15 @@ export type RequestOptions = Omit<CallOptions, 'caller'> & { caller?: typeof TRU
 /** The outcome of every call: a typed result or an error envelope. */
 export type CallResult<T = unknown> =
   | { ok: true; status: number; data: T; correlationId: string }
-  | { ok: false; error: GatewayError };
+  | { ok: false; error: GatewayError; queued?: { id: string } };
+
+/** The durable offline queue, as the host sees it. */
+export interface GatewayQueue {
+  /** Every kept entry, oldest first: `[{ id, operation, caller, createdAt, expiresAt, attempts, state }]`. */
+  list(): Promise<QueueItem[]>;
+  /** Cancels a `pending` entry; false if it is not pending (sending, finished or unknown). */
+  cancel(id: string): Promise<boolean>;
+}
 
 /** The governed egress point. */
 export interface Gateway {
@@ -66,26 +79,17 @@ export interface Gateway {
   signOut(credential: string): Promise<void>;
   /** Whether the user is signed in; never a token. Synchronous. */
   authStatus(credential: string): AuthStatus;
+  /** The host's network signal (Electron: `net.isOnline()`, 'online'/'offline'); `true` replays the queue. */
+  setOnline(online: boolean): void;
+  /** Online/offline changes and queue entry states; returns the unsubscribe function. */
+  onStatus(listener: StatusListener): () => void;
+  /** The durable queue of `offline: queue` operations. */
+  readonly queue: GatewayQueue;
+  /** Each service's circuit breaker: `closed`, `open` (with `retryAfterMs`) or `half-open`. */
+  circuits(): CircuitStatus[];
   /** Ends in-flight calls as `cancelled`/`closed`, closes connections, flushes the audit. */
   close(): Promise<void>;
 }
-
-/** What the audit learns as a call goes; filled step by step. */
-interface CallRecord {
-  readonly started: number;
-  readonly correlationId: string;
-  readonly caller: string;
-  readonly operation: string;
-  service: string;
-  method: string;
-  pathTemplate: string;
-  host: string;
-  status: number | undefined;
-  attempts: number;
-  readonly stats: TransferStats;
-}
-
-const USER_AGENT = 'gatehouse/0.1';
 
 /** @internal Built by `createGateway`. */
 export class GatewayImpl implements Gateway {
@@ -95,45 +99,71 @@ export class GatewayImpl implements Gateway {
   readonly #closing = new AbortController();
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #credentials: CredentialProvider;
+  readonly #resilience = new Resilience(TRUSTED_CALLER);
+  readonly #queue: OfflineQueue;
+  readonly queue: GatewayQueue;
 
   constructor(policy: CompiledPolicy, options: ResolvedGatewayOptions) {
     this.#policy = policy;
     this.#options = options;
     this.#credentials = createCredentialProvider({ policy, secrets: options.secrets });
+    const queues = [...policy.operations.values()].some((operation) => operation.offline === 'queue');
+    this.#queue = new OfflineQueue({
+      open: queues ? () => openSqliteQueueStore(options.dataDir) : undefined,
+      connectivity: this.#resilience.connectivity,
+      events: this.#resilience.events,
+      deliver: (entry) =>
+        this.#runOperation(entry.operation, JSON.parse(entry.params), { caller: entry.caller, correlationId: entry.correlationId, idempotencyKey: entry.idempotencyKey }, false),
+    });
+    this.queue = Object.freeze({ list: () => this.#queue.list(), cancel: (id: string) => this.#queue.cancel(id) });
   }
 
   call<T = unknown>(operationId: string, params?: unknown, options: CallOptions = {}): Promise<CallResult<T>> {
-    const record = this.#startRecord(operationId, options.caller, options.correlationId);
+    return this.#runOperation(operationId, params, options ?? {}, true);
+  }
+
+  /** A named operation; `queueing` is false when replaying a queued entry. */
+  #runOperation<T>(operationId: string, params: unknown, options: CallOptions, queueing: boolean): Promise<CallResult<T>> {
+    const record = startRecord(operationId, options.caller, options.correlationId);
     return this.#track(record, async () => {
       const decision = authorizeOperation(this.#policy, operationId, record.caller);
       if (!decision.allow) throw new GatehouseFailure(decision.reason, 'operation refused');
       const { operation } = decision;
-      this.#describe(record, operation.service, operation.method, operation.pathTemplate);
-      const built = buildOperationRequest(operation, validateParams(operation, params));
+      describeRecord(record, operation.service, operation.method, operation.pathTemplate);
+      const valid = validateParams(operation, params);
+      const built = withIdempotencyKey(buildOperationRequest(operation, valid), options.idempotencyKey);
       const expectation = {
         responseType: operation.responseType,
         validate: operation.validateResponse,
         maxJsonDepth: operation.limits.maxJsonDepth,
       };
-      return this.#exchange(operation.service, built, operation.limits, expectation, options.signal, record);
+      const idempotencyKey = built.headers['idempotency-key'];
+      const plan = { limitKey: operation.id, retryable: operation.idempotent || idempotencyKey !== undefined };
+      const exchange = { service: operation.service, built, limits: operation.limits, expectation };
+      const send = () => this.#exchange(exchange, options.signal, record, plan);
+      if (!queueing || operation.offline !== 'queue') return send();
+      if (options.signal?.aborted) throw new GatehouseFailure('aborted', 'signal aborted before queueing');
+      const ttlMs = operation.limits.queueTtlMs;
+      return this.#queue.sendOrQueue({ operation: operation.id, caller: record.caller, params: valid, idempotencyKey, correlationId: record.correlationId, ttlMs }, send);
     });
   }
 
-  request<T = unknown>(serviceId: string, request: TrustedRequest, options: RequestOptions = {}): Promise<CallResult<T>> {
-    const record = this.#startRecord(serviceId, options.caller, options.correlationId);
+  request<T = unknown>(serviceId: string, request: TrustedRequest, options?: RequestOptions): Promise<CallResult<T>> {
+    const record = startRecord(serviceId, options?.caller, options?.correlationId);
     return this.#track(record, async () => {
       const decision = authorizeRequest(this.#policy, serviceId, record.caller);
       if (!decision.allow) throw new GatehouseFailure(decision.reason, 'request refused');
       const { service } = decision;
       const asked: Partial<TrustedRequest> = request ?? {};
-      this.#describe(record, service, sanitizeOperationId(asked.method ?? 'GET').toUpperCase().slice(0, 16), '');
+      describeRecord(record, service, sanitizeOperationId(asked.method ?? 'GET').toUpperCase().slice(0, 16), '');
       const built = buildTrustedRequest(service, asked);
       record.method = built.method;
       record.pathTemplate = built.rule.path;
       const timeoutMs = Math.min(service.limits.timeoutMs, positiveOr(asked.timeoutMs, Infinity));
       const limits = { ...service.limits, timeoutMs };
       const expectation = { responseType: 'auto', validate: undefined, maxJsonDepth: limits.maxJsonDepth } as const;
-      return this.#exchange(service, built, limits, expectation, options.signal, record);
+      const retryable = isIdempotent(built.method, undefined) || built.headers['idempotency-key'] !== undefined;
+      return this.#exchange({ service, built, limits, expectation }, options?.signal, record, { limitKey: `${service.id} requests`, retryable });
     });
   }
 
@@ -149,35 +179,25 @@ export class GatewayImpl implements Gateway {
     return this.#credentials.authStatus(credential);
   }
 
+  setOnline(online: boolean): void {
+    this.#resilience.connectivity.setHostOnline(online === true);
+  }
+
+  onStatus(listener: StatusListener): () => void {
+    return this.#resilience.events.on(listener);
+  }
+
+  circuits(): CircuitStatus[] {
+    return this.#resilience.circuits(this.#policy.services.values());
+  }
+
   async close(): Promise<void> {
     if (this.#closing.signal.aborted) return;
     this.#closing.abort();
+    await this.#queue.close();
     await Promise.allSettled(this.#inFlight);
     await Promise.allSettled([...this.#dispatchers.values()].map((dispatcher) => dispatcher.destroy()));
     await this.#options.auditSink?.close();
-  }
-
-  #startRecord(operation: unknown, caller: unknown, correlationId: unknown): CallRecord {
-    return {
-      started: performance.now(),
-      correlationId: resolveCorrelationId(correlationId),
-      caller: typeof caller === 'string' ? sanitizeOperationId(caller) : TRUSTED_CALLER,
-      operation: sanitizeOperationId(operation),
-      service: '',
-      method: '',
-      pathTemplate: '',
-      host: '',
-      status: undefined,
-      attempts: 0,
-      stats: { bytesIn: 0, bytesOut: 0, redirects: 0 },
-    };
-  }
-
-  #describe(record: CallRecord, service: CompiledService, method: string, pathTemplate: string): void {
-    record.service = service.id;
-    record.method = method;
-    record.pathTemplate = pathTemplate;
-    record.host = service.destination.baseUrl.host;
   }
 
   /** Runs one call to its envelope and audit event; tracked so `close()` can wait for it. */
@@ -197,7 +217,7 @@ export class GatewayImpl implements Gateway {
           policyDeniedChannel.publish({ operation: record.operation, caller: record.caller, reason: error.reason, correlationId: record.correlationId });
         }
         this.#audit(record, error.kind, error);
-        return { ok: false, error };
+        return thrown instanceof QueuedCall ? { ok: false, error, queued: { id: thrown.queuedId } } : { ok: false, error };
       }
     })();
     this.#inFlight.add(promise);
@@ -205,47 +225,21 @@ export class GatewayImpl implements Gateway {
     return promise;
   }
 
+  /** Runs the attempts of one call under its resilience policy, all within the call's deadline. */
   async #exchange(
-    service: CompiledService,
-    built: BuiltRequest,
-    limits: Limits,
-    expectation: ResponseExpectation,
+    exchange: Exchange,
     callerSignal: AbortSignal | undefined,
     record: CallRecord,
+    plan: Pick<CallPlan, 'limitKey' | 'retryable'>,
   ): Promise<{ status: number; data: unknown }> {
     if (callerSignal?.aborted) throw new GatehouseFailure('aborted', 'signal aborted before sending');
+    const { service, limits } = exchange;
     const call = startCallSignal(limits.timeoutMs, callerSignal, this.#closing.signal);
-    const spec = service.credential;
+    const deadlineAt = performance.now() + limits.timeoutMs;
+    const policy = this.#resilience.policyFor({ ...plan, service, limits, caller: record.caller, deadlineAt });
     try {
-      for (;;) {
-        const credential = spec === undefined ? undefined : await this.#credentials.apply(spec, call.signal);
-        record.attempts += 1;
-        const headers = {
-          'user-agent': USER_AGENT,
-          accept: expectation.responseType === 'text' ? '*/*' : 'application/json',
-          traceparent: traceparentFor(record.correlationId),
-          ...built.headers,
-        };
-        const received = await send(
-          { url: built.url, method: built.method, headers, credentialHeaders: credential?.headers, body: built.body },
-          {
-            dispatcher: this.#dispatcherFor(service),
-            destination: service.destination,
-            maxRedirects: limits.maxRedirects,
-            maxResponseBytes: limits.maxResponseBytes,
-            signal: call.signal,
-            headersTimeoutMs: limits.timeoutMs,
-            bodyTimeoutMs: limits.timeoutMs,
-          },
-          record.stats,
-        );
-        record.status = received.status;
-        // A 401 drops a cached access token; one more attempt with a fresh token (DESIGN.md §5).
-        if (received.status === 401 && spec !== undefined && record.attempts === 1 && this.#credentials.invalidate(spec)) continue;
-        if (received.body === undefined) throw statusFailure(received.status, parseRetryAfter(received.headers['retry-after']));
-        if (credential !== undefined) refuseReflectedSecrets(received.body, credential.secrets);
-        return { status: received.status, data: interpretResponse(received.body, received.headers, expectation) };
-      }
+      const context = { credentials: this.#credentials, dispatcher: this.#dispatcherFor(service) };
+      return await policy.execute(() => sendAttempt(context, exchange, call, record), call.signal);
     } catch (error) {
       throw classifyError(error, call.fired);
     } finally {
@@ -271,27 +265,15 @@ export class GatewayImpl implements Gateway {
   #audit(record: CallRecord, outcome: AuditEvent['outcome'], error?: GatewayError): void {
     const sink = this.#options.auditSink;
     if (sink === undefined && !callEndChannel.hasSubscribers) return;
-    const event: AuditEvent = {
-      time: new Date().toISOString(),
-      correlationId: record.correlationId,
-      caller: record.caller,
-      operation: record.operation,
-      service: record.service,
-      method: record.method,
-      pathTemplate: record.pathTemplate,
-      host: record.host,
-      ...(record.status === undefined ? {} : { status: record.status }),
-      outcome,
-      ...(error?.reason === undefined ? {} : { reason: error.reason }),
-      durationMs: Math.round((performance.now() - record.started) * 1000) / 1000,
-      bytesIn: record.stats.bytesIn,
-      bytesOut: record.stats.bytesOut,
-      attempts: record.attempts,
-      redirects: record.stats.redirects,
-    };
+    const event = toAuditEvent(record, outcome, error);
     sink?.write(event);
     if (callEndChannel.hasSubscribers) callEndChannel.publish(event);
   }
+}
+
+function withIdempotencyKey(built: BuiltRequest, key: unknown): BuiltRequest {
+  if (key === undefined) return built;
+  return { ...built, headers: { ...built.headers, 'idempotency-key': headerText(key, 'idempotency key') } };
 }
 
 function positiveOr(value: unknown, fallback: number): number {

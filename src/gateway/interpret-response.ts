@@ -25,8 +25,8 @@ function isJson(headers: IncomingHttpHeaders): boolean {
   return typeof type === 'string' && JSON_TYPE.test(type);
 }
 
-/** Refuses a body that carries one of the bound credential's secrets. */
-export function refuseReflectedSecrets(body: Buffer, secrets: readonly string[]): void {
+/** Refuses text that carries one of the bound credential's secrets. */
+export function refuseReflectedSecrets(body: Buffer | string, secrets: readonly string[]): void {
   for (const secret of secrets) {
     if (secret.length >= MIN_REFLECTED_SECRET && body.includes(secret)) {
       throw new GatehouseFailure('secret_reflected', 'response contains a credential secret');
@@ -34,8 +34,16 @@ export function refuseReflectedSecrets(body: Buffer, secrets: readonly string[])
   }
 }
 
+const BACKSLASH = 0x5c;
+
 /** The data a successful call returns. An empty body is `null`. */
-export function interpretResponse(body: Buffer, headers: IncomingHttpHeaders, expectation: ResponseExpectation): unknown {
+export function interpretResponse(
+  body: Buffer,
+  headers: IncomingHttpHeaders,
+  expectation: ResponseExpectation,
+  secrets: readonly string[] = [],
+): unknown {
+  refuseReflectedSecrets(body, secrets);
   let data: unknown;
   if (body.length === 0) {
     data = null;
@@ -44,6 +52,8 @@ export function interpretResponse(body: Buffer, headers: IncomingHttpHeaders, ex
   } else {
     if (!isJson(headers)) throw new GatehouseFailure('unexpected_content_type', 'response is not JSON');
     data = parseJson(body, expectation.maxJsonDepth);
+    // JSON escapes (`\u0041`, `\/`) can spell a secret the byte check missed: check the parsed text.
+    if (secrets.length > 0 && body.includes(BACKSLASH)) refuseReflectedSecrets(JSON.stringify(data), secrets);
   }
   if (expectation.validate !== undefined && !expectation.validate(data)) {
     const first = expectation.validate.errors?.[0];

@@ -72,6 +72,8 @@ function nextHop(current: URL, location: string | string[] | undefined): URL {
     throw new GatehouseFailure('redirect_blocked', 'redirect downgrades from https');
   }
   next.hash = '';
+  // `API.test.` is `api.test`: compare and send to the normalised name (DESIGN §5 "Hosts and ports").
+  if (next.hostname.endsWith('.')) next.hostname = next.hostname.slice(0, -1);
   return next;
 }
 

@@ -41,6 +41,9 @@ export async function startGatewayFixture(options: FixtureOptions): Promise<Gate
     secrets: memorySecretStore(options.secrets ?? {}),
     audit: { sink: (event) => audit.push(event) },
     network: { lookup, ca: [pki.caPem], proxy: 'none' },
+  }).catch(async (error: unknown) => {
+    await server.close();
+    throw error;
   });
   return {
     gateway,

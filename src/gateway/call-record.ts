@@ -1,0 +1,82 @@
+/**
+ * What the audit learns as a call goes, filled step by step, and the one audit event it becomes.
+ * @see DESIGN.md §2 "Secret store and audit event", §4.7
+ */
+import { sanitizeOperationId, type GatewayError } from '../errors.ts';
+import type { TransferStats } from '../net/send.ts';
+import type { AuditEvent } from '../observe/audit-event.ts';
+import { resolveCorrelationId } from '../observe/correlation.ts';
+import type { CompiledService } from '../policy/compiled.ts';
+import { TRUSTED_CALLER } from './authorize.ts';
+
+/** A call in progress, as the audit will describe it. @internal */
+export interface CallRecord {
+  readonly started: number;
+  readonly correlationId: string;
+  readonly caller: string;
+  readonly operation: string;
+  service: string;
+  method: string;
+  pathTemplate: string;
+  host: string;
+  status: number | undefined;
+  attempts: number;
+  readonly stats: TransferStats;
+}
+
+const ROLE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+/** A role that no policy can name, for callers that are not a valid role: it is never authorised. */
+const INVALID_CALLER = '(invalid)';
+
+/** The caller's role: absent means trusted `main`; anything that is not a role name can never pass. */
+function callerRole(caller: unknown): string {
+  if (caller === undefined) return TRUSTED_CALLER;
+  return typeof caller === 'string' && ROLE.test(caller) ? caller : INVALID_CALLER;
+}
+
+/** A record for a call just asked for; every caller-supplied value is sanitised. @internal */
+export function startRecord(operation: unknown, caller: unknown, correlationId: unknown): CallRecord {
+  return {
+    started: performance.now(),
+    correlationId: resolveCorrelationId(correlationId),
+    caller: callerRole(caller),
+    operation: sanitizeOperationId(operation),
+    service: '',
+    method: '',
+    pathTemplate: '',
+    host: '',
+    status: undefined,
+    attempts: 0,
+    stats: { bytesIn: 0, bytesOut: 0, redirects: 0 },
+  };
+}
+
+/** Fills in what the policy says about the call. @internal */
+export function describeRecord(record: CallRecord, service: CompiledService, method: string, pathTemplate: string): void {
+  record.service = service.id;
+  record.method = method;
+  record.pathTemplate = pathTemplate;
+  record.host = service.destination.baseUrl.host;
+}
+
+/** The audit event of a finished call. @internal */
+export function toAuditEvent(record: CallRecord, outcome: AuditEvent['outcome'], error?: GatewayError): AuditEvent {
+  return {
+    time: new Date().toISOString(),
+    correlationId: record.correlationId,
+    caller: record.caller,
+    operation: record.operation,
+    service: record.service,
+    method: record.method,
+    pathTemplate: record.pathTemplate,
+    host: record.host,
+    ...(record.status === undefined ? {} : { status: record.status }),
+    outcome,
+    ...(error?.reason === undefined ? {} : { reason: error.reason }),
+    durationMs: Math.round((performance.now() - record.started) * 1000) / 1000,
+    bytesIn: record.stats.bytesIn,
+    bytesOut: record.stats.bytesOut,
+    attempts: record.attempts,
+    redirects: record.stats.redirects,
+  };
+}

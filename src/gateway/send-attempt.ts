@@ -1,0 +1,78 @@
+/**
+ * One attempt of a call: credentials, send, read the answer — plus the one fresh-token retry
+ * after a 401. Retries, limits and the breaker wrap it (see `resilience/resilience.ts`).
+ * @see DESIGN.md §4.4, §4.5, §5 "Token endpoints"
+ */
+import type { Agent } from 'undici';
+import type { CredentialProvider } from '../auth/credential-provider.ts';
+import { classifyError, statusFailure } from '../errors.ts';
+import { send } from '../net/send.ts';
+import { traceparentFor } from '../observe/correlation.ts';
+import type { CompiledService, Limits } from '../policy/compiled.ts';
+import { parseRetryAfter } from '../resilience/retry-after.ts';
+import type { BuiltRequest } from './build-operation-request.ts';
+import type { CallRecord } from './call-record.ts';
+import type { CallSignal } from './deadline.ts';
+import { interpretResponse, type ResponseExpectation } from './interpret-response.ts';
+
+/** What one exchange sends and expects. @internal */
+export interface Exchange {
+  service: CompiledService;
+  built: BuiltRequest;
+  limits: Limits;
+  expectation: ResponseExpectation;
+}
+
+/** What an attempt sends with. @internal */
+export interface AttemptContext {
+  credentials: CredentialProvider;
+  dispatcher: Agent;
+}
+
+const USER_AGENT = 'gatehouse/0.1';
+
+/** Sends once (twice after a 401 that dropped a cached token); throws a classified failure. @internal */
+export async function sendAttempt(
+  context: AttemptContext,
+  exchange: Exchange,
+  call: CallSignal,
+  record: CallRecord,
+): Promise<{ status: number; data: unknown }> {
+  const { service, built, limits, expectation } = exchange;
+  const spec = service.credential;
+  let refreshed = false;
+  try {
+    for (;;) {
+      const credential = spec === undefined ? undefined : await context.credentials.apply(spec, call.signal);
+      record.attempts += 1;
+      const headers = {
+        'user-agent': USER_AGENT,
+        accept: expectation.responseType === 'text' ? '*/*' : 'application/json',
+        traceparent: traceparentFor(record.correlationId),
+        ...built.headers,
+      };
+      const received = await send(
+        { url: built.url, method: built.method, headers, credentialHeaders: credential?.headers, body: built.body },
+        {
+          dispatcher: context.dispatcher,
+          destination: service.destination,
+          maxRedirects: limits.maxRedirects,
+          maxResponseBytes: limits.maxResponseBytes,
+          signal: call.signal,
+          headersTimeoutMs: limits.timeoutMs,
+          bodyTimeoutMs: limits.timeoutMs,
+        },
+        record.stats,
+      );
+      record.status = received.status;
+      if (received.status === 401 && spec !== undefined && !refreshed && context.credentials.invalidate(spec)) {
+        refreshed = true;
+        continue;
+      }
+      if (received.body === undefined) throw statusFailure(received.status, parseRetryAfter(received.headers['retry-after']));
+      return { status: received.status, data: interpretResponse(received.body, received.headers, expectation, credential?.secrets) };
+    }
+  } catch (error) {
+    throw classifyError(error, call.fired);
+  }
+}

@@ -1,0 +1,407 @@
+/**
+ * Hostile 2xx responses: size caps on the wire and after decompression, safe JSON, content types,
+ * response schemas, reflected secrets, odd bodies and bodies that never end.
+ * @see DESIGN.md §4.4, §5 "Bodies"; FR-05, SR-04, UXR-01
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { constants, createBrotliCompress, createGzip, brotliCompressSync, deflateSync, deflateRawSync, gzipSync } from 'node:zlib';
+import type { Transform } from 'node:stream';
+import { REASONS, type Reason } from '../src/index.ts';
+import { LOOPBACK_RANGES, startGatewayFixture, type GatewayFixture } from './support/gateway-fixture.ts';
+import { expectFailure, MessageBook, safeStringify } from './support/envelope-assert.ts';
+import { json, raw, routed, within } from './support/routes.ts';
+
+const CAP = 64 * 1024;
+const BOMB_CAP = 1024 * 1024;
+const BOMB_BYTES = 200 * 1024 * 1024;
+
+const TOKEN = 'tok-AAAA-reflect-me';
+const API_KEY = 'key-BBBB-reflect-me';
+const PASSWORD = 'pw-CCCC-reflect-me';
+
+/** Compresses `total` zero bytes through `stream`, a MiB at a time, without holding them all. */
+async function compressZeros(stream: Transform, total: number): Promise<Buffer> {
+  const zeros = Buffer.alloc(1024 * 1024);
+  const out: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => out.push(chunk));
+  const ended = new Promise<void>((resolve, reject) => {
+    stream.once('end', resolve);
+    stream.once('error', reject);
+  });
+  for (let written = 0; written < total; written += zeros.length) {
+    if (!stream.write(zeros)) await new Promise((resolve) => stream.once('drain', resolve));
+  }
+  stream.end();
+  await ended;
+  return Buffer.concat(out);
+}
+
+const getOp = (extra: object = {}) => ({
+  method: 'GET',
+  path: '/r/{name}',
+  params: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'], additionalProperties: false },
+  ...extra,
+});
+
+function policy(port: number): object {
+  const base = `https://api.test:${port}/v1`;
+  const limits = { maxResponseBytes: CAP, maxJsonDepth: 16, timeoutMs: 3000, retries: 0 };
+  const credentialed = (credential: string) => ({
+    baseUrl: base,
+    rationale: 'Reflected-secret tests.',
+    credential,
+    privateRanges: LOOPBACK_RANGES,
+    limits,
+    operations: { get: getOp() },
+  });
+  return {
+    version: 1,
+    credentials: {
+      'bearer-cred': { type: 'bearer' },
+      'key-cred': { type: 'apiKey', header: 'X-Api-Key' },
+      'basic-cred': { type: 'basic' },
+    },
+    services: {
+      resp: {
+        baseUrl: base,
+        rationale: 'Hostile response tests.',
+        privateRanges: LOOPBACK_RANGES,
+        limits,
+        operations: {
+          get: getOp(),
+          text: getOp({ responseType: 'text' }),
+          bomb: getOp({ limits: { maxResponseBytes: BOMB_CAP } }),
+          validated: getOp({
+            response: { type: 'object', required: ['id'], properties: { id: { type: 'integer' } } },
+          }),
+          slow: getOp({ limits: { timeoutMs: 300 } }),
+        },
+      },
+      bearer: credentialed('bearer-cred'),
+      keyed: credentialed('key-cred'),
+      basic: credentialed('basic-cred'),
+    },
+  };
+}
+
+/** What the server saw of a body it streamed without end. */
+interface StreamWatch {
+  written: number;
+  finished: boolean;
+  closed: Promise<void>;
+}
+
+describe('hostile responses (FR-05, SR-04, DESIGN §4.4, §5 "Bodies")', () => {
+  let fixture: GatewayFixture;
+  let leaks: string[];
+  const book = new MessageBook();
+  let gzipBomb: Buffer;
+  let brotliBomb: Buffer;
+  let stream: StreamWatch | undefined;
+  const trickles = new Set<NodeJS.Timeout>();
+
+  const streamForever = (_req: IncomingMessage, res: ServerResponse): void => {
+    let closeSeen!: () => void;
+    const watch: StreamWatch = { written: 0, finished: false, closed: new Promise((resolve) => (closeSeen = resolve)) };
+    stream = watch;
+    res.socket?.once('close', () => closeSeen());
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const chunk = Buffer.alloc(16 * 1024, 0x20);
+    const limit = 64 * 1024 * 1024;
+    const pump = (): void => {
+      while (watch.written < limit && !res.destroyed) {
+        watch.written += chunk.length;
+        if (!res.write(chunk)) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+      if (!res.destroyed) {
+        watch.finished = true;
+        res.end();
+      }
+    };
+    pump();
+  };
+
+  before(async () => {
+    [gzipBomb, brotliBomb] = await Promise.all([
+      compressZeros(createGzip({ level: 9 }), BOMB_BYTES),
+      compressZeros(createBrotliCompress({ params: { [constants.BROTLI_PARAM_QUALITY]: 1 } }), BOMB_BYTES),
+    ]);
+    const payload = JSON.stringify({ hello: 'world', list: [1, 2, 3] });
+    fixture = await startGatewayFixture({
+      policy,
+      secrets: {
+        'bearer-cred': { token: TOKEN },
+        'key-cred': { key: API_KEY },
+        'basic-cred': { username: 'alice', password: PASSWORD },
+      },
+      handler: routed({
+        'declared-too-large': (_req, res) => {
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(CAP + 1) });
+          res.end(Buffer.alloc(CAP + 1, 0x20));
+        },
+        'stream-forever': streamForever,
+        'gzip-bomb': raw(200, gzipBomb, { 'content-type': 'application/json', 'content-encoding': 'gzip' }),
+        'brotli-bomb': raw(200, brotliBomb, { 'content-type': 'application/json', 'content-encoding': 'br' }),
+        gzip: raw(200, gzipSync(payload), { 'content-type': 'application/json', 'content-encoding': 'gzip' }),
+        deflate: raw(200, deflateSync(payload), { 'content-type': 'application/json', 'content-encoding': 'deflate' }),
+        'deflate-raw': raw(200, deflateRawSync(payload), { 'content-type': 'application/json', 'content-encoding': 'deflate' }),
+        br: raw(200, brotliCompressSync(payload), { 'content-type': 'application/json', 'content-encoding': 'br' }),
+        malformed: raw(200, '{"a": [1, 2,', { 'content-type': 'application/json' }),
+        deep17: raw(200, '['.repeat(17) + ']'.repeat(17), { 'content-type': 'application/json' }),
+        deep16: raw(200, '['.repeat(16) + ']'.repeat(16), { 'content-type': 'application/json' }),
+        'deep-million': raw(200, '['.repeat(60_000), { 'content-type': 'application/json' }),
+        proto: raw(
+          200,
+          '{"__proto__":{"polluted":"yes"},"nested":{"__proto__":{"polluted":"yes"}},"constructor":{"prototype":{"polluted":"yes"}},"ok":1}',
+          { 'content-type': 'application/json' },
+        ),
+        html: raw(200, '<html><body>{"a":1}</body></html>', { 'content-type': 'text/html; charset=utf-8' }),
+        'no-type': raw(200, '{"a":1}', {}),
+        problem: raw(200, '{"type":"about:blank","title":"fine"}', { 'content-type': 'application/problem+json' }),
+        'json-charset': raw(200, '{"a":1}', { 'content-type': 'Application/JSON; charset=utf-8' }),
+        'id-ok': json(200, { id: 7 }),
+        'id-wrong': json(200, { id: 'seven' }),
+        'id-missing': json(200, { name: 'x' }),
+        'echo-auth': (req, res) => json(200, { seen: req.headers.authorization ?? null })(req, res),
+        'echo-key': (req, res) => json(200, { seen: req.headers['x-api-key'] ?? null })(req, res),
+        'echo-password': json(200, { seen: PASSWORD }),
+        'echo-token-text': raw(200, `token=${TOKEN}`, { 'content-type': 'text/plain' }),
+        'echo-token-escaped': raw(200, `{"seen":"${[...TOKEN].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"}`, {
+          'content-type': 'application/json',
+        }),
+        'echo-token-gzip': raw(200, gzipSync(JSON.stringify({ seen: TOKEN })), {
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+        }),
+        'no-content': (_req, res) => res.writeHead(204).end(),
+        'empty-200': raw(200, '', { 'content-type': 'application/json' }),
+        plain: raw(200, 'hello, text', { 'content-type': 'text/plain; charset=utf-8' }),
+        'big-header': (_req, res) => {
+          res.setHeader('x-big', 'a'.repeat(100_000));
+          json(200, { a: 1 })(_req, res);
+        },
+        trickle: (_req, res) => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.write('[');
+          const timer = setInterval(() => res.write(' '), 40);
+          trickles.add(timer);
+          res.once('close', () => {
+            clearInterval(timer);
+            trickles.delete(timer);
+          });
+        },
+      }),
+    });
+    leaks = ['api.test', String(fixture.server.port), '127.0.0.1', '/v1', '/r/', TOKEN, API_KEY, PASSWORD, 'alice'];
+  });
+
+  after(async () => {
+    for (const timer of trickles) clearInterval(timer);
+    await fixture.close();
+  });
+
+  const call = (operation: string, name: string) => fixture.gateway.call(operation, { name });
+
+  describe('size caps (too_large)', () => {
+    it('refuses a Content-Length over maxResponseBytes as invalid_response/too_large', async () => {
+      const result = await call('resp.get', 'declared-too-large');
+      expectFailure(result, { kind: 'invalid_response', reason: 'too_large', retryable: false }, { leaks, book });
+    });
+
+    it('stops reading a chunked body that streams past the cap and closes the connection', async () => {
+      stream = undefined;
+      const started = performance.now();
+      const result = await call('resp.get', 'stream-forever');
+      expectFailure(result, { kind: 'invalid_response', reason: 'too_large', retryable: false }, { leaks, book });
+      assert.ok(performance.now() - started < 2000, 'refused promptly');
+      // Set by the route while the call ran (TypeScript cannot see that).
+      const watch = stream as StreamWatch | undefined;
+      assert.ok(watch !== undefined, 'server saw the request');
+      await within(2000, watch.closed, 'server sees the connection closed');
+      assert.equal(watch.finished, false, 'the gateway did not read the whole body');
+      assert.ok(watch.written < 32 * 1024 * 1024, `server wrote ${watch.written} bytes before the close`);
+    });
+  });
+
+  describe('decompression (decompression_limit, content codings)', () => {
+    it('refuses a 200 MiB gzip bomb as invalid_response/decompression_limit, fast', async () => {
+      const started = performance.now();
+      const result = await fixture.gateway.call('resp.bomb', { name: 'gzip-bomb' });
+      const elapsed = performance.now() - started;
+      expectFailure(result, { kind: 'invalid_response', reason: 'decompression_limit', retryable: false }, { leaks, book });
+      assert.ok(elapsed < 1500, `took ${elapsed} ms`);
+    });
+
+    it('refuses a 200 MiB brotli bomb as invalid_response/decompression_limit, fast', async () => {
+      const started = performance.now();
+      const result = await fixture.gateway.call('resp.bomb', { name: 'brotli-bomb' });
+      const elapsed = performance.now() - started;
+      expectFailure(result, { kind: 'invalid_response', reason: 'decompression_limit', retryable: false }, { leaks, book });
+      assert.ok(elapsed < 1500, `took ${elapsed} ms`);
+    });
+
+    for (const coding of ['gzip', 'deflate', 'deflate-raw', 'br']) {
+      it(`decodes a normal ${coding} body`, async () => {
+        const result = await call('resp.get', coding);
+        assert.equal(result.ok, true, safeStringify(result));
+        assert.ok(result.ok);
+        assert.deepEqual(result.data, { hello: 'world', list: [1, 2, 3] });
+      });
+    }
+  });
+
+  describe('safe JSON (malformed_json, too_deep, prototype pollution)', () => {
+    it('refuses malformed JSON as invalid_response/malformed_json', async () => {
+      expectFailure(await call('resp.get', 'malformed'), { kind: 'invalid_response', reason: 'malformed_json', retryable: false }, { leaks, book });
+    });
+
+    it('refuses nesting deeper than limits.maxJsonDepth as invalid_response/too_deep', async () => {
+      expectFailure(await call('resp.get', 'deep17'), { kind: 'invalid_response', reason: 'too_deep', retryable: false }, { leaks, book });
+    });
+
+    it('accepts nesting exactly at limits.maxJsonDepth', async () => {
+      const result = await call('resp.get', 'deep16');
+      assert.equal(result.ok, true, safeStringify(result));
+    });
+
+    it('refuses a very deep body without a stack overflow', async () => {
+      expectFailure(await call('resp.get', 'deep-million'), { kind: 'invalid_response', reason: 'too_deep', retryable: false }, { leaks, book });
+    });
+
+    it('removes __proto__ and constructor.prototype keys and leaves Object.prototype untouched', async () => {
+      const result = await call('resp.get', 'proto');
+      assert.equal(result.ok, true, safeStringify(result));
+      assert.ok(result.ok);
+      const data = result.data as Record<string, unknown>;
+      assert.equal(({} as Record<string, unknown>).polluted, undefined);
+      assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted'), false);
+      assert.equal(Object.hasOwn(data, '__proto__'), false);
+      assert.equal(Object.getPrototypeOf(data), Object.prototype);
+      assert.equal(data.polluted, undefined);
+      assert.equal((data.nested as Record<string, unknown>).polluted, undefined);
+      assert.equal(Object.hasOwn(data.nested as object, '__proto__'), false);
+      assert.equal(Object.hasOwn(data, 'constructor'), false);
+      assert.equal(data.ok, 1);
+    });
+  });
+
+  describe('content types (unexpected_content_type)', () => {
+    it('refuses text/html for a JSON operation as invalid_response/unexpected_content_type', async () => {
+      expectFailure(await call('resp.get', 'html'), { kind: 'invalid_response', reason: 'unexpected_content_type', retryable: false }, { leaks, book });
+    });
+
+    it('refuses a JSON-looking body without a content type for a JSON operation', async () => {
+      expectFailure(await call('resp.get', 'no-type'), { kind: 'invalid_response', reason: 'unexpected_content_type', retryable: false }, { leaks, book });
+    });
+
+    it('accepts application/problem+json', async () => {
+      const result = await call('resp.get', 'problem');
+      assert.equal(result.ok, true, safeStringify(result));
+      assert.ok(result.ok);
+      assert.deepEqual(result.data, { type: 'about:blank', title: 'fine' });
+    });
+
+    it('accepts application/json case-insensitively with parameters', async () => {
+      const result = await call('resp.get', 'json-charset');
+      assert.equal(result.ok, true, safeStringify(result));
+    });
+  });
+
+  describe('response schema (schema_mismatch)', () => {
+    it('returns data that matches the response schema', async () => {
+      const result = await call('resp.validated', 'id-ok');
+      assert.equal(result.ok, true, safeStringify(result));
+      assert.ok(result.ok);
+      assert.deepEqual(result.data, { id: 7 });
+    });
+
+    it('refuses a wrongly typed field as invalid_response/schema_mismatch', async () => {
+      expectFailure(await call('resp.validated', 'id-wrong'), { kind: 'invalid_response', reason: 'schema_mismatch', retryable: false }, { leaks: [...leaks, 'seven'], book });
+    });
+
+    it('refuses a missing required field as invalid_response/schema_mismatch', async () => {
+      expectFailure(await call('resp.validated', 'id-missing'), { kind: 'invalid_response', reason: 'schema_mismatch', retryable: false }, { leaks, book });
+    });
+  });
+
+  describe('reflected secrets (secret_reflected, DESIGN §5 "Bodies")', () => {
+    const cases: [string, string, string][] = [
+      ['bearer token echoed back', 'bearer.get|echo-auth', TOKEN],
+      ['apiKey echoed back', 'keyed.get|echo-key', API_KEY],
+      ['basic password echoed back', 'basic.get|echo-password', PASSWORD],
+      ['basic Authorization value echoed back', 'basic.get|echo-auth', Buffer.from(`alice:${PASSWORD}`).toString('base64')],
+      ['bearer token in a text body', 'bearer.get|echo-token-text', TOKEN],
+      ['bearer token inside a gzip body', 'bearer.get|echo-token-gzip', TOKEN],
+    ];
+    for (const [title, target, secret] of cases) {
+      it(`refuses a ${title} as invalid_response/secret_reflected, secret nowhere in the result`, async () => {
+        const [operation, name] = target.split('|') as [string, string];
+        const result = await call(operation, name);
+        expectFailure(result, { kind: 'invalid_response', reason: 'secret_reflected', retryable: false }, { leaks: [...leaks, secret], book });
+        assert.ok(!safeStringify(result).includes(secret));
+        assert.ok(!safeStringify(result).includes(TOKEN) && !safeStringify(result).includes(PASSWORD) && !safeStringify(result).includes(API_KEY));
+      });
+    }
+
+    it('refuses a bearer token echoed with JSON \\u escapes (the parsed data would hold it)', async () => {
+      const result = await call('bearer.get', 'echo-token-escaped');
+      assert.ok(!safeStringify(result).includes(TOKEN), `secret reached the caller: ${safeStringify(result)}`);
+      expectFailure(result, { kind: 'invalid_response', reason: 'secret_reflected', retryable: false }, { leaks, book });
+    });
+
+    it('audits a reflected secret without the secret', () => {
+      const events = fixture.audit.filter((event) => event.reason === 'secret_reflected');
+      assert.ok(events.length > 0);
+      for (const event of events) {
+        const text = JSON.stringify(event);
+        for (const secret of [TOKEN, API_KEY, PASSWORD]) assert.ok(!text.includes(secret));
+      }
+    });
+  });
+
+  describe('empty, text and odd answers', () => {
+    it('returns ok with data null for 204 No Content', async () => {
+      const result = await call('resp.get', 'no-content');
+      assert.deepEqual(result.ok && { status: result.status, data: result.data }, { status: 204, data: null }, safeStringify(result));
+    });
+
+    it('returns ok with data null for an empty 200 JSON body', async () => {
+      const result = await call('resp.get', 'empty-200');
+      assert.deepEqual(result.ok && { status: result.status, data: result.data }, { status: 200, data: null }, safeStringify(result));
+    });
+
+    it("returns a string for responseType 'text'", async () => {
+      const result = await call('resp.text', 'plain');
+      assert.equal(result.ok, true, safeStringify(result));
+      assert.ok(result.ok);
+      assert.equal(result.data, 'hello, text');
+    });
+
+    it('classifies a 100 KB response header as invalid_response without crashing', async () => {
+      const result = await call('resp.get', 'big-header');
+      const error = expectFailure(result, { kind: 'invalid_response', retryable: false }, { leaks, book });
+      assert.equal(REASONS[error.reason as Reason], 'invalid_response', `reason ${String(error.reason)}`);
+      // The gateway still works afterwards.
+      const next = await call('resp.get', 'id-ok');
+      assert.equal(next.ok, true, safeStringify(next));
+    });
+
+    it('ends a body that trickles forever as timeout within the deadline', async () => {
+      const started = performance.now();
+      const result = await call('resp.slow', 'trickle');
+      const elapsed = performance.now() - started;
+      expectFailure(result, { kind: 'timeout', reason: ['deadline', 'body_timeout'], retryable: true }, { leaks, book });
+      assert.ok(elapsed >= 250 && elapsed < 1000, `took ${elapsed} ms for a 300 ms deadline`);
+    });
+  });
+
+  it('gives one generic message per error kind (UXR-01)', () => {
+    assert.ok(book.size >= 2);
+    assert.deepEqual(book.inconsistent(), {});
+  });
+});
