@@ -19,7 +19,6 @@ export interface CallRecord {
   method: string;
   pathTemplate: string;
   host: string;
-  status: number | undefined;
   attempts: number;
   readonly stats: TransferStats;
 }
@@ -45,9 +44,8 @@ export function startRecord(operation: unknown, caller: unknown, correlationId: 
     method: '',
     pathTemplate: '',
     host: '',
-    status: undefined,
     attempts: 0,
-    stats: { bytesIn: 0, bytesOut: 0, redirects: 0 },
+    stats: { status: undefined, bytesIn: 0, bytesOut: 0, redirects: 0 },
   };
 }
 
@@ -70,7 +68,7 @@ export function toAuditEvent(record: CallRecord, outcome: AuditEvent['outcome'],
     method: record.method,
     pathTemplate: record.pathTemplate,
     host: record.host,
-    ...(record.status === undefined ? {} : { status: record.status }),
+    ...(record.stats.status === undefined ? {} : { status: record.stats.status }),
     outcome,
     ...(error?.reason === undefined ? {} : { reason: error.reason }),
     durationMs: Math.round((performance.now() - record.started) * 1000) / 1000,

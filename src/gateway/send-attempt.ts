@@ -64,7 +64,6 @@ export async function sendAttempt(
         },
         record.stats,
       );
-      record.status = received.status;
       if (received.status === 401 && spec !== undefined && !refreshed && context.credentials.invalidate(spec)) {
         refreshed = true;
         continue;

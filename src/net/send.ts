@@ -46,6 +46,8 @@ export interface Received {
 
 /** Counters the audit reports; updated as the exchange goes, so a failure keeps them. */
 export interface TransferStats {
+  /** Status of the last answer received, even when its body is then refused. */
+  status: number | undefined;
   bytesIn: number;
   bytesOut: number;
   redirects: number;
@@ -115,6 +117,7 @@ export async function send(request: OutgoingRequest, options: SendOptions, stats
     });
     stats.bytesOut += body?.length ?? 0;
     const status = response.statusCode;
+    stats.status = status;
 
     if (REDIRECTS.has(status)) {
       await response.body.dump({ limit: ERROR_DRAIN_BYTES }).catch(() => {});
