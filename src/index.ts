@@ -12,6 +12,15 @@ export type { CompiledPolicy } from './policy/compiled.ts';
 export { ERROR_KINDS, REASONS } from './errors.ts';
 export type { ErrorKind, Reason, GatewayError } from './errors.ts';
 export { memorySecretStore } from './auth/memory-store.ts';
+export { keychainSecretStore } from './auth/keychain-store.ts';
+export type { KeychainStoreOptions, KeychainSecretStore } from './auth/keychain-store.ts';
+export { encryptedFileSecretStore } from './auth/encrypted-file-store.ts';
+export type { EncryptedFileStoreOptions, EncryptedFileSecretStore } from './auth/encrypted-file-store.ts';
+export { defaultSecretStore, PASSPHRASE_ENV } from './auth/default-store.ts';
+export type { DefaultSecretStore, DefaultSecretStoreOptions, SecretStoreChoice } from './auth/default-store.ts';
+export { SecretStoreError, isSecretStoreError } from './auth/secret-store-error.ts';
+export type { SecretStoreErrorCode } from './auth/secret-store-error.ts';
+export type { CredentialEvent, CredentialOutcome, SecretStoreEvent } from './auth/credential-events.ts';
 export type {
   SecretStore,
   CredentialPayload,

@@ -5,14 +5,18 @@
  */
 import { Command } from 'commander';
 import { registerPolicyCommands } from './policy-commands.ts';
+import { registerSecretsCommands } from './secrets-commands.ts';
 import { registerSidecarCommands } from './sidecar-commands.ts';
+import { registerTypesCommand } from './types-command.ts';
 
 const program = new Command()
   .name('gatehouse')
   .description('Governed, audited outbound HTTPS API calls')
   .showHelpAfterError();
 registerPolicyCommands(program);
+registerSecretsCommands(program);
 registerSidecarCommands(program);
+registerTypesCommand(program);
 
 try {
   await program.parseAsync(process.argv);

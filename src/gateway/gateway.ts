@@ -106,7 +106,7 @@ export class GatewayImpl implements Gateway {
   constructor(policy: CompiledPolicy, options: ResolvedGatewayOptions) {
     this.#policy = policy;
     this.#options = options;
-    this.#credentials = createCredentialProvider({ policy, secrets: options.secrets });
+    this.#credentials = createCredentialProvider({ policy, secrets: options.secrets, lookup: options.lookup, ca: options.ca, proxy: options.proxy });
     const queues = [...policy.operations.values()].some((operation) => operation.offline === 'queue');
     this.#queue = new OfflineQueue({
       open: queues ? () => openSqliteQueueStore(options.dataDir) : undefined,
@@ -197,6 +197,7 @@ export class GatewayImpl implements Gateway {
     await this.#queue.close();
     await Promise.allSettled(this.#inFlight);
     await Promise.allSettled([...this.#dispatchers.values()].map((dispatcher) => dispatcher.destroy()));
+    await this.#credentials.close();
     await this.#options.auditSink?.close();
   }
 

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { SecretStore } from '../auth/secret-store.ts';
-import { memorySecretStore } from '../auth/memory-store.ts';
+import { defaultSecretStore } from '../auth/default-store.ts';
 import type { LookupFunction } from '../net/dispatcher.ts';
 import { resolveProxyConfig, type ProxyConfig, type ProxyOption } from '../net/proxy-config.ts';
 import type { AuditEvent, AuditSink } from '../observe/audit-event.ts';
@@ -33,7 +33,11 @@ export interface GatewayOptions {
   policy: string | object;
   /** Folder for the audit log, the offline queue and the encrypted secret file. @default '.gatehouse' */
   dataDir?: string;
-  /** Where credential payloads live. @default an empty in-memory store (OS-backed stores: see README) */
+  /**
+   * Where credential payloads live. @default the OS keychain where usable, else an encrypted file
+   * `secrets.enc` in `dataDir` keyed by `GATEHOUSE_SECRET_PASSPHRASE`, else none (credentialed calls
+   * fail with `auth_required`); never plaintext. See docs/credentials.md.
+   */
   secrets?: SecretStore;
   /** @default { file: `${dataDir}/audit.jsonl` } */
   audit?: AuditOptions;
@@ -57,7 +61,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
   const auditSink = audit === false ? undefined : 'sink' in audit ? functionAuditSink(audit.sink) : fileAuditSink(audit.file);
   return Object.freeze({
     dataDir,
-    secrets: options.secrets ?? memorySecretStore(),
+    secrets: options.secrets ?? defaultSecretStore({ dataDir }),
     auditSink,
     lookup: options.network?.lookup,
     ca: Object.freeze([...(options.network?.ca ?? [])]),

@@ -1,0 +1,217 @@
+/**
+ * OAuth access tokens of both grant types, per credential: cached in memory until shortly before
+ * expiry, one exchange in flight per credential, every request through the credential's own
+ * egress rules; the signed-in state of user credentials.
+ * @see RFC 6749, RFC 8252, DESIGN.md §5 "Token endpoints", "OAuth details"
+ * @internal
+ */
+import type * as oauth from 'oauth4webapi';
+import { GatehouseFailure } from '../errors.ts';
+import type { CredentialSpec } from '../policy/compiled.ts';
+import { clientCredentialsOf, clientFingerprint, fetchClientCredentialsToken, bearerToken } from './client-credentials.ts';
+import { publishCredentialEvent } from './credential-events.ts';
+import { createOAuthFetch, type OAuthFetch, type OAuthNetwork } from './oauth-fetch.ts';
+import { authorizationServerFor } from './oauth-metadata.ts';
+import type { CredentialPayload, SecretStore } from './secret-store.ts';
+import { refreshWithToken, revokedGrants, runSignIn } from './sign-in.ts';
+import { TokenCache, isFresh, type CachedToken } from './token-cache.ts';
+
+type OAuthSpec = Extract<CredentialSpec, { type: 'oauth2ClientCredentials' | 'oauth2AuthorizationCode' }>;
+type UserSpec = Extract<CredentialSpec, { type: 'oauth2AuthorizationCode' }>;
+
+/** Settings of {@link OAuthTokens}. */
+export interface OAuthTokensOptions extends OAuthNetwork {
+  secrets: SecretStore;
+  /** Deadline of one token or discovery exchange. */
+  tokenTimeoutMs: number;
+  now?: () => number;
+}
+
+const USER_FINGERPRINT = 'user';
+
+/** Token management for every OAuth credential of one gateway. */
+export class OAuthTokens {
+  readonly #options: OAuthTokensOptions;
+  readonly #cache: TokenCache;
+  readonly #fetches = new Map<string, OAuthFetch>();
+  readonly #servers = new Map<string, Promise<oauth.AuthorizationServer>>();
+  /** User credentials known to hold a refresh token in the store. */
+  readonly #signedIn = new Set<string>();
+
+  constructor(options: OAuthTokensOptions) {
+    this.#options = options;
+    this.#cache = new TokenCache(options.now);
+  }
+
+  /** The access token to send for `spec` now: cached, fetched or refreshed. */
+  async accessToken(spec: OAuthSpec, signal: AbortSignal): Promise<string> {
+    if (spec.type === 'oauth2ClientCredentials') {
+      // Read the store every time: a rotated client secret is used by the next call.
+      const client = clientCredentialsOf(spec, await this.#readStore(spec));
+      const fingerprint = clientFingerprint(client.clientId, client.clientSecret);
+      const cached = this.#cache.fresh(spec.name, fingerprint);
+      if (cached !== undefined) return cached.accessToken;
+      return (await this.#exchange(spec, 'fetched', signal, (exchangeSignal) =>
+        fetchClientCredentialsToken(spec, client, this.#fetchFor(spec), exchangeSignal, () => this.#cache.now()),
+      )).accessToken;
+    }
+    const cached = this.#cache.fresh(spec.name);
+    if (cached !== undefined) return cached.accessToken;
+    return (await this.#exchange(spec, 'refreshed', signal, (exchangeSignal) => this.#refresh(spec, exchangeSignal))).accessToken;
+  }
+
+  /** Drops the cached token after a 401. */
+  invalidate(spec: OAuthSpec): boolean {
+    this.#cache.drop(spec.name);
+    publishCredentialEvent({ credential: spec.name, type: spec.type, outcome: 'invalidated', source: 'cache' });
+    return true;
+  }
+
+  /** Interactive sign-in; stores the refresh token under the credential's name. */
+  async signIn(spec: UserSpec, openUrl: (url: string) => void | Promise<void>, signal: AbortSignal): Promise<void> {
+    const started = performance.now();
+    try {
+      const server = await this.#serverFor(spec, signal);
+      const requestedAt = this.#cache.now();
+      const answer = await runSignIn({ spec, server, fetch: this.#fetchFor(spec), openUrl, signal });
+      const token = bearerToken(spec.name, answer, requestedAt, USER_FINGERPRINT);
+      if (answer.refresh_token !== undefined) {
+        await this.#options.secrets.set(spec.name, { refreshToken: answer.refresh_token });
+        this.#signedIn.add(spec.name);
+      }
+      this.#cache.drop(spec.name);
+      await this.#cache.obtain(spec.name, async () => token);
+      publishCredentialEvent({ credential: spec.name, type: spec.type, outcome: 'signed_in', source: 'token_endpoint', durationMs: elapsed(started) });
+    } catch (error) {
+      publishCredentialEvent({ credential: spec.name, type: spec.type, outcome: 'failed', reason: reasonOf(error) });
+      throw error;
+    }
+  }
+
+  /** Forgets the user's tokens, in memory and in the store. */
+  async signOut(spec: UserSpec): Promise<void> {
+    this.#cache.drop(spec.name);
+    this.#signedIn.delete(spec.name);
+    await this.#options.secrets.delete(spec.name);
+    publishCredentialEvent({ credential: spec.name, type: spec.type, outcome: 'signed_out', source: 'store' });
+  }
+
+  /** Signed-in state from memory only (synchronous). */
+  status(spec: UserSpec): { signedIn: boolean; expiresAt?: string } {
+    const token = this.#cache.peek(spec.name);
+    const fresh = token !== undefined && isFresh(token, this.#cache.now());
+    const signedIn = this.#signedIn.has(spec.name) || fresh;
+    return fresh && token.expiresAt !== undefined ? { signedIn, expiresAt: new Date(token.expiresAt).toISOString() } : { signedIn };
+  }
+
+  /** Learns from the store whether a user credential holds a refresh token (for `status`). */
+  async loadSignedIn(spec: UserSpec): Promise<void> {
+    const payload = (await this.#options.secrets.get(spec.name)) as { refreshToken?: unknown } | undefined;
+    if (typeof payload?.refreshToken === 'string') this.#signedIn.add(spec.name);
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#fetches.values()].map((fetch) => fetch.close()));
+  }
+
+  async #refresh(spec: UserSpec, signal: AbortSignal): Promise<CachedToken> {
+    const payload = (await this.#readStore(spec)) as { refreshToken?: unknown } | undefined;
+    const refreshToken = payload?.refreshToken;
+    if (typeof refreshToken !== 'string' || refreshToken === '') {
+      this.#signedIn.delete(spec.name);
+      throw new GatehouseFailure('missing_credential', `credential '${spec.name}' needs the user to sign in`);
+    }
+    this.#signedIn.add(spec.name);
+    const server = await this.#serverFor(spec, signal);
+    const requestedAt = this.#cache.now();
+    try {
+      const answer = await refreshWithToken(spec, server, refreshToken, this.#fetchFor(spec), signal);
+      // A rotated refresh token replaces the old one (RFC 6749 §6, OAuth 2.1 §4.3.1).
+      if (answer.refresh_token !== undefined && answer.refresh_token !== refreshToken) {
+        await this.#options.secrets.set(spec.name, { refreshToken: answer.refresh_token });
+      }
+      return bearerToken(spec.name, answer, requestedAt, USER_FINGERPRINT);
+    } catch (error) {
+      if (typeof error === 'object' && error !== null && revokedGrants.has(error)) {
+        // The grant is dead: forget it so status says signed out and the next call asks to sign in.
+        this.#signedIn.delete(spec.name);
+        await this.#options.secrets.delete(spec.name).catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+
+  /** One shared exchange per credential, with its own deadline; the caller may stop waiting. */
+  async #exchange(spec: OAuthSpec, outcome: 'fetched' | 'refreshed', signal: AbortSignal, run: (signal: AbortSignal) => Promise<CachedToken>): Promise<CachedToken> {
+    const started = performance.now();
+    const pending = this.#cache.obtain(spec.name, () =>
+      run(AbortSignal.timeout(this.#options.tokenTimeoutMs)).then(
+        (token) => {
+          publishCredentialEvent({ credential: spec.name, type: spec.type, outcome, source: 'token_endpoint', durationMs: elapsed(started) });
+          return token;
+        },
+        (error: unknown) => {
+          publishCredentialEvent({ credential: spec.name, type: spec.type, outcome: 'failed', source: 'token_endpoint', reason: reasonOf(error) });
+          throw error;
+        },
+      ),
+    );
+    return raceSignal(pending, signal);
+  }
+
+  #serverFor(spec: OAuthSpec, signal: AbortSignal): Promise<oauth.AuthorizationServer> {
+    let server = this.#servers.get(spec.name);
+    if (server === undefined) {
+      server = authorizationServerFor(spec, this.#fetchFor(spec), AbortSignal.any([signal, AbortSignal.timeout(this.#options.tokenTimeoutMs)]));
+      this.#servers.set(spec.name, server);
+      server.catch(() => this.#servers.delete(spec.name));
+    }
+    return server;
+  }
+
+  #fetchFor(spec: OAuthSpec): OAuthFetch {
+    let fetch = this.#fetches.get(spec.name);
+    if (fetch === undefined) {
+      fetch = createOAuthFetch(spec.privateRanges, this.#options);
+      this.#fetches.set(spec.name, fetch);
+    }
+    return fetch;
+  }
+
+  async #readStore(spec: OAuthSpec): Promise<CredentialPayload | undefined> {
+    try {
+      return await this.#options.secrets.get(spec.name);
+    } catch (cause) {
+      publishCredentialEvent({ credential: spec.name, type: spec.type, outcome: 'failed', source: 'store', reason: 'secret_store' });
+      throw new GatehouseFailure('missing_credential', `secret store failed for '${spec.name}'`, { cause });
+    }
+  }
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 1000) / 1000;
+}
+
+function reasonOf(error: unknown): string {
+  const reason = (error as { reason?: unknown } | null)?.reason;
+  return typeof reason === 'string' ? reason : 'error';
+}
+
+/** Waits for `promise` unless `signal` aborts first (the shared exchange goes on for others). */
+function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
+}

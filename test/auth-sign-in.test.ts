@@ -1,0 +1,167 @@
+import { after, before, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { isFailure } from '../src/errors.ts';
+import { makeTestPki } from './support/certs.ts';
+import { NATIVE_CLIENT_ID, browse, startOAuthServer, type OAuthServer } from './support/oauth-server.ts';
+import { startProviderFixture, type ProviderFixture } from './support/oauth-fixture.ts';
+
+const signal = new AbortController().signal;
+
+async function failureOf(promise: Promise<unknown>): Promise<{ kind: string; reason: string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(isFailure(error), `not a GatehouseFailure: ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected a failure');
+}
+
+function portRefuses(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => (socket.destroy(), resolve(false)));
+    socket.once('error', () => resolve(true));
+  });
+}
+
+describe('sign-in with authorization code + PKCE against a real oidc-provider (RFC 8252, RFC 7636)', () => {
+  let oauthServer: OAuthServer;
+  let fixture: ProviderFixture;
+  let caPem: string;
+
+  before(async () => {
+    oauthServer = await startOAuthServer({ accessTokenTtl: 300 });
+    caPem = (await makeTestPki()).caPem;
+  });
+  beforeEach(async () => {
+    await fixture?.close();
+    oauthServer.grants.clear();
+    fixture = await startProviderFixture({
+      crm: { type: 'oauth2AuthorizationCode', issuer: oauthServer.issuer, clientId: NATIVE_CLIENT_ID, scopes: ['openid', 'offline_access'], privateRanges: ['127.0.0.0/8'] },
+    });
+  });
+  after(async () => {
+    await fixture.close();
+    await oauthServer.close();
+  });
+
+  it('is signed out before sign-in, and a call then needs sign-in (auth_required)', async () => {
+    assert.deepEqual(fixture.provider.authStatus('crm'), { signedIn: false });
+    assert.deepEqual(fixture.provider.authStatus('nope'), { signedIn: false });
+    const failure = await failureOf(fixture.provider.apply(fixture.spec('crm'), signal));
+    assert.equal(failure.kind, 'auth_required');
+    assert.equal(failure.reason, 'missing_credential');
+  });
+
+  it('signs in through the browser and a loopback redirect; stores the refresh token; the token works', async () => {
+    let opened: URL | undefined;
+    let listenerPort = 0;
+    await fixture.provider.signIn('crm', {
+      openUrl: async (url) => {
+        opened = new URL(url);
+        listenerPort = Number(new URL(opened.searchParams.get('redirect_uri')!).port);
+        const landing = await browse(url, caPem);
+        assert.equal(landing.status, 200);
+      },
+    });
+    assert.ok(opened);
+    const params = opened.searchParams;
+    assert.equal(`${opened.origin}${opened.pathname}`.startsWith(oauthServer.issuer), true);
+    assert.match(params.get('redirect_uri')!, /^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+    assert.equal(params.get('code_challenge_method'), 'S256');
+    assert.match(params.get('code_challenge')!, /^[A-Za-z0-9_-]{43}$/);
+    assert.ok(Buffer.from(params.get('state')!, 'base64url').length >= 16, 'state has at least 128 bits');
+    assert.equal(params.get('scope'), 'openid offline_access');
+    assert.equal(await portRefuses(listenerPort), true, 'listener closed after sign-in');
+
+    const stored = (await fixture.secrets.get('crm')) as { refreshToken?: string };
+    assert.equal(typeof stored.refreshToken, 'string');
+    assert.deepEqual(Object.keys(stored), ['refreshToken']);
+    const status = fixture.provider.authStatus('crm');
+    assert.equal(status.signedIn, true);
+    assert.ok(Date.parse(status.expiresAt!) > Date.now());
+    assert.ok(!JSON.stringify(status).includes(stored.refreshToken!));
+
+    const applied = await fixture.provider.apply(fixture.spec('crm'), signal);
+    const token = applied.headers.authorization!.slice('Bearer '.length);
+    assert.equal(await oauthServer.accepts(token), true);
+    assert.equal(oauthServer.grants.get('authorization_code'), 1);
+    assert.ok(fixture.events.some((e) => e.outcome === 'signed_in' && e.credential === 'crm'));
+
+    // Transparent refresh once the access token nears expiry.
+    fixture.clock.offset = 300_000;
+    const refreshed = (await fixture.provider.apply(fixture.spec('crm'), signal)).headers.authorization!.slice('Bearer '.length);
+    assert.notEqual(refreshed, token);
+    assert.equal(await oauthServer.accepts(refreshed), true);
+    assert.equal(oauthServer.grants.get('refresh_token'), 1);
+    assert.ok(fixture.events.some((e) => e.outcome === 'refreshed' && e.credential === 'crm'));
+    assert.ok(!JSON.stringify(fixture.events).includes(stored.refreshToken!));
+    assert.ok(!JSON.stringify(fixture.events).includes(token));
+
+    await fixture.provider.signOut('crm');
+    assert.deepEqual(fixture.provider.authStatus('crm'), { signedIn: false });
+    assert.equal(await fixture.secrets.get('crm'), undefined);
+    assert.equal((await failureOf(fixture.provider.apply(fixture.spec('crm'), signal))).kind, 'auth_required');
+  });
+
+  it('answers a redirect with a wrong state 400 and never exchanges its code', async () => {
+    await fixture.provider.signIn('crm', {
+      openUrl: async (url) => {
+        const redirectUri = new URL(url).searchParams.get('redirect_uri')!;
+        const forged = await fetch(`${redirectUri}?code=forged-code&state=wrong-state`);
+        assert.equal(forged.status, 400);
+        const missing = await fetch(`${redirectUri}?code=forged-code`);
+        assert.equal(missing.status, 400);
+        await browse(url, caPem);
+      },
+    });
+    assert.equal(oauthServer.grants.get('authorization_code'), 1, 'only the real code was exchanged');
+    assert.equal(fixture.provider.authStatus('crm').signedIn, true);
+  });
+
+  it('rejects on its deadline and on abort, and closes the listener', async () => {
+    let port = 0;
+    const openUrl = (url: string): void => {
+      port = Number(new URL(new URL(url).searchParams.get('redirect_uri')!).port);
+    };
+    const late = await failureOf(fixture.provider.signIn('crm', { openUrl, timeoutMs: 150 }));
+    assert.equal(late.kind, 'timeout');
+    assert.equal(await portRefuses(port), true);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    const aborted = await failureOf(fixture.provider.signIn('crm', { openUrl, signal: controller.signal }));
+    assert.equal(aborted.kind, 'cancelled');
+    assert.equal(await portRefuses(port), true);
+    assert.equal(oauthServer.grants.get('authorization_code') ?? 0, 0);
+  });
+
+  it('a refused sign-in (error in the redirect) rejects as auth_required', async () => {
+    const failure = await failureOf(
+      fixture.provider.signIn('crm', {
+        openUrl: async (url) => {
+          const params = new URL(url).searchParams;
+          await fetch(`${params.get('redirect_uri')}?error=access_denied&state=${params.get('state')}&iss=${encodeURIComponent(oauthServer.issuer)}`);
+        },
+      }),
+    );
+    assert.equal(failure.kind, 'auth_required');
+    assert.match(failure.message, /access_denied/);
+  });
+
+  it('a revoked refresh token (invalid_grant) signs the user out', async () => {
+    await fixture.provider.signIn('crm', { openUrl: async (url) => void (await browse(url, caPem)) });
+    fixture.clock.offset = 300_000;
+    oauthServer.failTokens(1, 400, 'invalid_grant');
+    const failure = await failureOf(fixture.provider.apply(fixture.spec('crm'), signal));
+    assert.equal(failure.kind, 'auth_required');
+    assert.deepEqual(fixture.provider.authStatus('crm'), { signedIn: false });
+    assert.equal(await fixture.secrets.get('crm'), undefined);
+  });
+
+  it('refuses sign-in for a credential that is not oauth2AuthorizationCode', async () => {
+    await assert.rejects(fixture.provider.signIn('nope', { openUrl: () => undefined }), /not an oauth2AuthorizationCode/);
+    await assert.rejects(fixture.provider.signOut('nope'), /not an oauth2AuthorizationCode/);
+  });
+});
