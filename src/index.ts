@@ -3,7 +3,10 @@
  * @packageDocumentation
  */
 export { createGateway } from './gateway/create-gateway.ts';
-export type { Gateway, CallOptions, CallResult, RequestOptions } from './gateway/gateway.ts';
+export type { Gateway, CallOptions, CallResult, RequestOptions, GatewayQueue } from './gateway/gateway.ts';
+export type { QueueItem, QueueState } from './resilience/queue-store.ts';
+export type { StatusEvent, StatusListener } from './resilience/status-events.ts';
+export type { CircuitStatus } from './resilience/service-circuit.ts';
 export type { GatewayOptions, NetworkOptions, AuditOptions } from './gateway/options.ts';
 export type { TrustedRequest } from './gateway/build-trusted-request.ts';
 export { loadPolicy } from './policy/load.ts';

@@ -1,0 +1,157 @@
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { GatehouseFailure } from '../src/errors.ts';
+import { DEFAULT_RETRY_SETTINGS, decideRetry } from '../src/resilience/retry-decision.ts';
+import { RetryBudget } from '../src/resilience/retry-budget.ts';
+import { expectFailure } from './support/envelope-assert.ts';
+import { answer, answerOk, reset, startResilienceFixture, type Behaviour, type ResilienceFixture } from './support/resilience-fixture.ts';
+
+/** Fails the first `n` requests with `failure`, then answers 200. */
+function failFirst(n: number, failure: Behaviour): Behaviour {
+  let seen = 0;
+  return (req, res, body) => (++seen <= n ? failure(req, res, body) : answerOk(req, res, body));
+}
+
+describe('retries (DESIGN §5 "Retries")', () => {
+  // A fresh gateway per test, so one test's failures never open the breaker for the next.
+  let fx: ResilienceFixture;
+  beforeEach(async () => {
+    fx = await startResilienceFixture({ service: { limits: { timeoutMs: 3000 } } });
+  });
+  afterEach(() => fx.close());
+
+  it('retries an idempotent GET after a reset and reports the attempts in one audit event', async () => {
+    fx.behave(failFirst(1, reset));
+    const before = fx.audit.length;
+    const result = await fx.gateway.call('shop.item', { id: 'a' });
+    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.equal(fx.audit.length, before + 1);
+    assert.equal(fx.audit.at(-1)!.attempts, 2);
+    assert.equal(fx.audit.at(-1)!.outcome, 'ok');
+  });
+
+  it('gives up after retries (3 attempts by default) with the last failure', async () => {
+    fx.behave(answer(503));
+    const requests = fx.requests;
+    const result = await fx.gateway.call('shop.item', { id: 'a' });
+    expectFailure(result, { kind: 'service_unavailable', retryable: true, status: 503 });
+    assert.equal(fx.requests - requests, 3);
+    assert.equal(fx.audit.at(-1)!.attempts, 3);
+  });
+
+  it('honours Retry-After within the deadline', async () => {
+    fx.behave(failFirst(1, answer(503, '1')));
+    const started = performance.now();
+    const result = await fx.gateway.call('shop.item', { id: 'a' });
+    const elapsed = performance.now() - started;
+    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.ok(elapsed >= 950 && elapsed < 2500, `elapsed ${elapsed}`);
+  });
+
+  it('ends the call at once when Retry-After is beyond the deadline, keeping retryAfterMs', async () => {
+    fx.behave(answer(429, '60'));
+    const requests = fx.requests;
+    const started = performance.now();
+    const result = await fx.gateway.call('shop.item', { id: 'a' });
+    expectFailure(result, { kind: 'rate_limited', retryable: true, status: 429, retryAfterMs: 60_000 });
+    assert.ok(performance.now() - started < 500);
+    assert.equal(fx.requests - requests, 1);
+  });
+
+  it('does not retry a non-idempotent POST', async () => {
+    fx.behave(reset);
+    const requests = fx.requests;
+    const result = await fx.gateway.call('shop.order', { body: { n: 1 } });
+    expectFailure(result, { kind: 'connection_error', retryable: true });
+    assert.equal(fx.requests - requests, 1);
+  });
+
+  it('retries a POST that carries an idempotency key, sending the same key each time', async () => {
+    fx.behave(failFirst(2, answer(502)));
+    const result = await fx.gateway.call('shop.order', { body: { n: 2 } }, { idempotencyKey: 'order-2' });
+    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.equal(fx.keys.get('order-2'), 3);
+  });
+
+  it('does not retry a 4xx or a 500', async () => {
+    for (const status of [400, 404, 500]) {
+      fx.behave(answer(status));
+      const requests = fx.requests;
+      const result = await fx.gateway.call('shop.item', { id: 'a' });
+      assert.equal(result.ok, false);
+      assert.equal(fx.requests - requests, 1, `status ${status}`);
+    }
+  });
+
+  it('ends promptly as cancelled when the caller aborts during a backoff wait', async () => {
+    fx.behave(answer(503, '2'));
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    const started = performance.now();
+    const result = await fx.gateway.call('shop.item', { id: 'a' }, { signal: controller.signal });
+    const elapsed = performance.now() - started;
+    expectFailure(result, { kind: 'cancelled', reason: 'aborted', retryable: false });
+    assert.ok(elapsed < 400, `elapsed ${elapsed}`);
+  });
+});
+
+describe('the deadline covers every attempt and wait (UXR-02)', () => {
+  let fx: ResilienceFixture;
+  before(async () => {
+    fx = await startResilienceFixture({ service: { limits: { timeoutMs: 600 } } });
+  });
+  after(() => fx.close());
+
+  it('a slow answer ends as timeout at the deadline', async () => {
+    fx.behave(() => {}); // never answers
+    const started = performance.now();
+    const result = await fx.gateway.call('shop.item', { id: 'slow' });
+    const elapsed = performance.now() - started;
+    expectFailure(result, { kind: 'timeout', retryable: true });
+    assert.ok(elapsed >= 550 && elapsed < 800, `elapsed ${elapsed}`);
+  });
+
+  it('resets retried with backoff still end within the deadline plus a small margin', async () => {
+    fx.behave(reset);
+    for (let i = 0; i < 5; i += 1) {
+      const started = performance.now();
+      const result = await fx.gateway.call('shop.item', { id: 'x' });
+      assert.equal(result.ok, false);
+      assert.ok(performance.now() - started < 700);
+    }
+  });
+});
+
+describe('retry decisions (pure)', () => {
+  const settings = DEFAULT_RETRY_SETTINGS;
+  const failure = (status?: number, retryAfterMs?: number, reason: 'upstream_status' | 'connection_reset' | 'deadline' = 'upstream_status') =>
+    new GatehouseFailure(reason, 'test', status === undefined ? {} : { kind: status === 429 ? 'rate_limited' : 'service_unavailable', status, retryAfterMs });
+
+  it('retries resets and 429/502/503/504 with full-jitter exponential backoff', () => {
+    assert.deepEqual(decideRetry({ failure: failure(undefined, undefined, 'connection_reset'), retry: 1, remainingMs: 10_000, settings, random: 0.5 }), { retry: true, delayMs: 100 });
+    assert.deepEqual(decideRetry({ failure: failure(503), retry: 3, remainingMs: 10_000, settings, random: 0.5 }), { retry: true, delayMs: 400 });
+    assert.deepEqual(decideRetry({ failure: failure(504), retry: 10, remainingMs: 10_000, settings, random: 0.999 }), { retry: true, delayMs: 4995 });
+  });
+
+  it('never retries the call deadline, a 500 or a 400', () => {
+    assert.equal(decideRetry({ failure: failure(undefined, undefined, 'deadline'), retry: 1, remainingMs: 10_000, settings, random: 0 }).retry, false);
+    for (const status of [500, 400]) {
+      const f = new GatehouseFailure('upstream_status', 'x', { kind: status === 500 ? 'server_error' : 'client_error', status });
+      assert.equal(decideRetry({ failure: f, retry: 1, remainingMs: 10_000, settings, random: 0 }).retry, false);
+    }
+  });
+
+  it('uses Retry-After up to its cap and only when it fits the deadline', () => {
+    assert.deepEqual(decideRetry({ failure: failure(503, 2000), retry: 1, remainingMs: 10_000, settings, random: 0 }), { retry: true, delayMs: 2000 });
+    assert.equal(decideRetry({ failure: failure(503, 9990), retry: 1, remainingMs: 10_000, settings, random: 0 }).retry, false);
+    assert.equal(decideRetry({ failure: failure(503, 31_000), retry: 1, remainingMs: 100_000, settings, random: 0 }).retry, false);
+  });
+
+  it('a retry budget allows ratio x calls plus a floor within its window', () => {
+    const budget = new RetryBudget({ ratio: 0.2, floor: 2, windowMs: 1000 });
+    for (let i = 0; i < 10; i += 1) budget.recordCall(0);
+    const allowed = Array.from({ length: 10 }, () => budget.tryRetry(10)).filter(Boolean).length;
+    assert.equal(allowed, 4);
+    assert.equal(budget.tryRetry(2000), true, 'the window slides');
+  });
+});
