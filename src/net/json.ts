@@ -13,6 +13,8 @@ const OPEN_BRACKET = 91; // [
 const CLOSE_BRACE = 125; // }
 const CLOSE_BRACKET = 93; // ]
 
+const BOM = 0xfeff;
+const MAY_POLLUTE = /__proto__|constructor|\\/;
 const PARSE_OPTIONS = Object.freeze({ protoAction: 'remove', constructorAction: 'remove' } as const);
 
 /**
@@ -35,7 +37,10 @@ export function parseJson(text: Buffer | string, maxDepth: number): unknown {
     throw new GatehouseFailure('too_deep', `JSON nesting deeper than ${maxDepth}`);
   }
   try {
-    return sjson.parse(source, null, PARSE_OPTIONS) as unknown;
+    // Only text that could spell a polluting key needs the slower secure parse; every spelling of
+    // `__proto__` or `constructor` contains one of these substrings (escapes need a backslash).
+    if (MAY_POLLUTE.test(source)) return sjson.parse(source, null, PARSE_OPTIONS) as unknown;
+    return JSON.parse(source.charCodeAt(0) === BOM ? source.slice(1) : source) as unknown;
   } catch {
     // The SyntaxError quotes the input: keep it out of the failure (no cause).
     throw new GatehouseFailure('malformed_json', 'response body is not valid JSON');
