@@ -44,7 +44,10 @@ describe('test PKI', () => {
     assert.equal(await handshake(v4.port, '127.0.0.1', undefined, pki.caPem), 'authorized');
     const v6 = await serve(LOOPBACK_NAMES, {}, '::1');
     assert.equal(v6.origin, `https://[::1]:${v6.port}`);
-    assert.equal(await handshake(v6.port, '::1', undefined, pki.caPem), 'authorized');
+    // Node 22 does not match an IPv6 literal against the certificate's IP SAN (Node 24 does), so
+    // the literal is checked on 24 and the name on both.
+    const v6Host = Number(process.versions.node.split('.')[0]) >= 24 ? undefined : 'localhost';
+    assert.equal(await handshake(v6.port, '::1', v6Host, pki.caPem), 'authorized');
   });
 
   it('refuses a name the leaf does not carry', async () => {
