@@ -1,6 +1,8 @@
 /**
  * One signal per call that fires on the call's deadline, the caller's abort or the gateway's
- * close, and remembers which, so the failure is classified as `timeout` or `cancelled`.
+ * close, and remembers which, so the failure is classified as `timeout` or `cancelled`. The
+ * gateway ends its calls on close through `abort('closed')` rather than one shared signal, whose
+ * listener list every call would have to join and leave.
  * @see FR-05, UXR-02
  */
 
@@ -14,6 +16,8 @@ export interface CallSignal {
   readonly signal: AbortSignal;
   /** Which cause fired, once one has. */
   readonly fired: AbortCause | undefined;
+  /** Ends the call early, e.g. with `'closed'` when the gateway closes. */
+  abort(cause: AbortCause): void;
   dispose(): void;
 }
 
@@ -21,11 +25,7 @@ export interface CallSignal {
  * Starts the deadline clock; a signal that is already aborted fires at once.
  * @throws GatehouseFailure `unsafe_value` when `callerSignal` is not an AbortSignal (before any timer starts).
  */
-export function startCallSignal(
-  timeoutMs: number,
-  callerSignal: AbortSignal | undefined,
-  closeSignal: AbortSignal,
-): CallSignal {
+export function startCallSignal(timeoutMs: number, callerSignal: AbortSignal | undefined): CallSignal {
   if (callerSignal !== undefined && !(callerSignal instanceof AbortSignal)) {
     throw new GatehouseFailure('unsafe_value', 'signal is not an AbortSignal');
   }
@@ -38,20 +38,17 @@ export function startCallSignal(
   };
   const timer = setTimeout(fire, timeoutMs, 'deadline');
   const onCaller = (): void => fire('caller');
-  const onClose = (): void => fire('closed');
   if (callerSignal?.aborted) fire('caller');
   else callerSignal?.addEventListener('abort', onCaller, { once: true });
-  if (closeSignal.aborted) fire('closed');
-  else closeSignal.addEventListener('abort', onClose, { once: true });
   return {
     signal: controller.signal,
     get fired() {
       return fired;
     },
+    abort: fire,
     dispose() {
       clearTimeout(timer);
       callerSignal?.removeEventListener('abort', onCaller);
-      closeSignal.removeEventListener('abort', onClose);
     },
   };
 }

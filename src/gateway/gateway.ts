@@ -31,7 +31,7 @@ import { TRUSTED_CALLER, authorizeOperation, authorizeRequest } from './authoriz
 import { buildOperationRequest, validateParams, type BuiltRequest } from './build-operation-request.ts';
 import { buildTrustedRequest, type TrustedRequest } from './build-trusted-request.ts';
 import { describeRecord, startRecord, toAuditEvent, type CallRecord } from './call-record.ts';
-import { startCallSignal } from './deadline.ts';
+import { startCallSignal, type CallSignal } from './deadline.ts';
 import type { ResolvedGatewayOptions } from './options.ts';
 import { headerText } from './safe-values.ts';
 import { sendAttempt, type Exchange } from './send-attempt.ts';
@@ -96,8 +96,10 @@ export class GatewayImpl implements Gateway {
   readonly #policy: CompiledPolicy;
   readonly #options: ResolvedGatewayOptions;
   readonly #dispatchers = new Map<string, Agent>();
-  readonly #closing = new AbortController();
+  #closed = false;
   readonly #inFlight = new Set<Promise<unknown>>();
+  /** Signals of calls on the network, ended with `'closed'` by `close()`. */
+  readonly #calls = new Set<CallSignal>();
   readonly #credentials: CredentialProvider;
   readonly #resilience = new Resilience(TRUSTED_CALLER);
   readonly #queue: OfflineQueue;
@@ -192,8 +194,9 @@ export class GatewayImpl implements Gateway {
   }
 
   async close(): Promise<void> {
-    if (this.#closing.signal.aborted) return;
-    this.#closing.abort();
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const call of this.#calls) call.abort('closed');
     await this.#queue.close();
     await Promise.allSettled(this.#inFlight);
     await Promise.allSettled([...this.#dispatchers.values()].map((dispatcher) => dispatcher.destroy()));
@@ -205,7 +208,7 @@ export class GatewayImpl implements Gateway {
   #track<T>(record: CallRecord, run: () => Promise<{ status: number; data: unknown }>): Promise<CallResult<T>> {
     const promise = (async (): Promise<CallResult<T>> => {
       try {
-        if (this.#closing.signal.aborted) throw new GatehouseFailure('closed', 'gateway is closed');
+        if (this.#closed) throw new GatehouseFailure('closed', 'gateway is closed');
         const { status, data } = await run();
         this.#audit(record, 'ok');
         return { ok: true, status, data: data as T, correlationId: record.correlationId };
@@ -235,7 +238,9 @@ export class GatewayImpl implements Gateway {
   ): Promise<{ status: number; data: unknown }> {
     if (callerSignal?.aborted) throw new GatehouseFailure('aborted', 'signal aborted before sending');
     const { service, limits } = exchange;
-    const call = startCallSignal(limits.timeoutMs, callerSignal, this.#closing.signal);
+    const call = startCallSignal(limits.timeoutMs, callerSignal);
+    if (this.#closed) call.abort('closed');
+    this.#calls.add(call);
     const deadlineAt = performance.now() + limits.timeoutMs;
     const policy = this.#resilience.policyFor({ ...plan, service, limits, caller: record.caller, deadlineAt });
     try {
@@ -245,6 +250,7 @@ export class GatewayImpl implements Gateway {
       throw classifyError(error, call.fired);
     } finally {
       call.dispose();
+      this.#calls.delete(call);
     }
   }
 
