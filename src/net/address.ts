@@ -129,6 +129,8 @@ export function refusedAddressClass(address: string, privateRanges?: BlockList):
  */
 export function isIpLiteral(host: string): boolean {
   if (typeof host !== 'string' || host.length === 0) return false;
+  // Names (the common case) have a letter outside a-f/x and no colon: skip the parsers.
+  if (!host.includes(':') && !LEGACY_IPV4_TEXT.test(host)) return false;
   if (host.charCodeAt(0) === 91 /* [ */) {
     return host.charCodeAt(host.length - 1) === 93 /* ] */ && isIP(host.slice(1, -1)) === 6;
   }

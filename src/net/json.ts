@@ -14,7 +14,6 @@ const CLOSE_BRACE = 125; // }
 const CLOSE_BRACKET = 93; // ]
 
 const BOM = 0xfeff;
-const MAY_POLLUTE = /__proto__|constructor|\\/;
 const PARSE_OPTIONS = Object.freeze({ protoAction: 'remove', constructorAction: 'remove' } as const);
 
 /**
@@ -39,12 +38,18 @@ export function parseJson(text: Buffer | string, maxDepth: number): unknown {
   try {
     // Only text that could spell a polluting key needs the slower secure parse; every spelling of
     // `__proto__` or `constructor` contains one of these substrings (escapes need a backslash).
-    if (MAY_POLLUTE.test(source)) return sjson.parse(source, null, PARSE_OPTIONS) as unknown;
+    if (mayPollute(source)) return sjson.parse(source, null, PARSE_OPTIONS) as unknown;
     return JSON.parse(source.charCodeAt(0) === BOM ? source.slice(1) : source) as unknown;
   } catch {
     // The SyntaxError quotes the input: keep it out of the failure (no cause).
     throw new GatehouseFailure('malformed_json', 'response body is not valid JSON');
   }
+}
+
+/** Whether the text could spell `__proto__` or `constructor` (escaped spellings need a backslash). */
+function mayPollute(text: string): boolean {
+  // Three substring searches are several times faster than one alternation regex.
+  return text.includes('__proto__') || text.includes('constructor') || text.includes('\\');
 }
 
 /**
