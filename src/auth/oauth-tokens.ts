@@ -15,6 +15,7 @@ import { authorizationServerFor } from './oauth-metadata.ts';
 import type { CredentialPayload, SecretStore } from './secret-store.ts';
 import { refreshWithToken, revokedGrants, runSignIn } from './sign-in.ts';
 import { TokenCache, isFresh, type CachedToken } from './token-cache.ts';
+import { raceAbort } from '../resilience/abortable.ts';
 
 type OAuthSpec = Extract<CredentialSpec, { type: 'oauth2ClientCredentials' | 'oauth2AuthorizationCode' }>;
 type UserSpec = Extract<CredentialSpec, { type: 'oauth2AuthorizationCode' }>;
@@ -156,7 +157,7 @@ export class OAuthTokens {
         },
       ),
     );
-    return raceSignal(pending, signal);
+    return raceAbort(pending, signal);
   }
 
   #serverFor(spec: OAuthSpec, signal: AbortSignal): Promise<oauth.AuthorizationServer> {
@@ -197,21 +198,3 @@ function reasonOf(error: unknown): string {
   return typeof reason === 'string' ? reason : 'error';
 }
 
-/** Waits for `promise` unless `signal` aborts first (the shared exchange goes on for others). */
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
-      },
-    );
-  });
-}
