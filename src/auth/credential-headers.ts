@@ -24,11 +24,24 @@ function field(payload: CredentialPayload | undefined, key: string, credential: 
   return value;
 }
 
+/** Headers already built for a frozen payload (the memory store's), so a hot path skips the work. */
+const built = new WeakMap<object, { spec: CredentialSpec; applied: AppliedCredential }>();
+
 /**
- * Headers for a static credential type.
+ * Headers for a static credential type. Results are reused only for frozen payloads: a payload a
+ * store may change in place is read again every time, so rotation always takes effect.
  * @throws GatehouseFailure `missing_credential` when the store has no usable payload.
  */
 export function staticCredentialHeaders(spec: CredentialSpec, payload: CredentialPayload | undefined): AppliedCredential {
+  const reusable = payload !== undefined && Object.isFrozen(payload);
+  const hit = reusable ? built.get(payload) : undefined;
+  if (hit?.spec === spec) return hit.applied;
+  const applied = buildHeaders(spec, payload);
+  if (reusable) built.set(payload, { spec, applied: Object.freeze(applied) });
+  return applied;
+}
+
+function buildHeaders(spec: CredentialSpec, payload: CredentialPayload | undefined): AppliedCredential {
   switch (spec.type) {
     case 'bearer': {
       const token = field(payload, 'token', spec.name);

@@ -32,7 +32,7 @@ const PARSE_OPTIONS = Object.freeze({ protoAction: 'remove', constructorAction: 
  */
 export function parseJson(text: Buffer | string, maxDepth: number): unknown {
   const source = typeof text === 'string' ? text : text.toString('utf8');
-  if (nestingExceeds(source, maxDepth)) {
+  if (!fewerOpeningsThan(source, maxDepth + 1) && nestingExceeds(source, maxDepth)) {
     throw new GatehouseFailure('too_deep', `JSON nesting deeper than ${maxDepth}`);
   }
   try {
@@ -50,6 +50,17 @@ export function parseJson(text: Buffer | string, maxDepth: number): unknown {
 function mayPollute(text: string): boolean {
   // Three substring searches are several times faster than one alternation regex.
   return text.includes('__proto__') || text.includes('constructor') || text.includes('\\');
+}
+
+/**
+ * True when the text has fewer than `limit` opening brackets in all: then no nesting can reach
+ * `limit`, and the exact scan is skipped. `indexOf` makes this several times cheaper than the scan.
+ */
+function fewerOpeningsThan(text: string, limit: number): boolean {
+  let count = 0;
+  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) if (++count >= limit) return false;
+  for (let i = text.indexOf('['); i !== -1; i = text.indexOf('[', i + 1)) if (++count >= limit) return false;
+  return true;
 }
 
 /**
