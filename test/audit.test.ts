@@ -48,7 +48,7 @@ function assertEventShape(event: AuditEvent): void {
   const shown = safeStringify(event);
   const keys = new Set(Object.keys(event));
   for (const field of REQUIRED_FIELDS) assert.ok(keys.has(field), `missing ${field}: ${shown}`);
-  const allowed = new Set<string>([...REQUIRED_FIELDS, 'status', 'reason']);
+  const allowed = new Set<string>([...REQUIRED_FIELDS, 'status', 'reason', 'credential']);
   for (const key of keys) assert.ok(allowed.has(key), `unexpected field ${key}: ${shown}`);
   for (const field of STRING_FIELDS) assert.equal(typeof event[field], 'string', `${field}: ${shown}`);
   assert.match(event.time, ISO_8601, shown);
@@ -67,6 +67,10 @@ function assertEventShape(event: AuditEvent): void {
     if (event.reason !== 'upstream_status') assert.equal(REASONS[event.reason!], event.outcome, shown);
   }
   assert.ok(event.correlationId.length > 0 && event.correlationId.length <= 128, shown);
+  if ('credential' in event) {
+    assert.deepEqual(Object.keys(event.credential!).sort(), ['name', 'use'], shown);
+    assert.ok(['fetched', 'cached', 'refreshed', 'failed'].includes(event.credential!.use), shown);
+  }
 }
 
 function nextTurn(): Promise<void> {

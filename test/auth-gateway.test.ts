@@ -92,6 +92,21 @@ describe('credentials through the gateway (FR-03, DESIGN.md §4.5)', () => {
     rejectNext = 0;
   });
 
+  it('audits credential use by name and how it was obtained, never a value (issue 3 item 6)', async () => {
+    oauthServer.grants.clear();
+    await gateway.request('crm', { path: '/x' });
+    const cached = audit.at(-1)!;
+    assert.deepEqual(cached.credential, { name: 'crm', use: 'cached' });
+    rejectNext = 1;
+    await gateway.request('crm', { path: '/x' });
+    assert.deepEqual(audit.at(-1)!.credential, { name: 'crm', use: 'fetched' });
+    rejectNext = 0;
+    await gateway.request('weather', { path: '/a' });
+    assert.deepEqual(audit.at(-1)!.credential, { name: 'weather-key', use: 'fetched' });
+    await gateway.request('me', { path: '/' });
+    assert.deepEqual(audit.at(-1)!.credential, { name: 'user', use: 'failed' });
+  });
+
   it('rotation: a new value in the store is used by the next call, no restart', async () => {
     await gateway.request('weather', { path: '/a' });
     await secrets.set('weather-key', { key: 'second-key' });

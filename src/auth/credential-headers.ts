@@ -6,10 +6,15 @@ import { GatehouseFailure } from '../errors.ts';
 import type { CredentialSpec } from '../policy/compiled.ts';
 import type { CredentialPayload } from './secret-store.ts';
 
+/** How a credential was obtained for a call, as the audit records it. */
+export type CredentialUse = 'fetched' | 'cached' | 'refreshed';
+
 /** Headers to attach, and the secret strings a response must never echo back. */
 export interface AppliedCredential {
   readonly headers: Readonly<Record<string, string>>;
   readonly secrets: readonly string[];
+  /** Read from the store or a token endpoint, reused from the token cache, or renewed. */
+  readonly use: CredentialUse;
 }
 
 // A secret that would break a header line is unusable, never sent.
@@ -45,17 +50,17 @@ function buildHeaders(spec: CredentialSpec, payload: CredentialPayload | undefin
   switch (spec.type) {
     case 'bearer': {
       const token = field(payload, 'token', spec.name);
-      return { headers: { authorization: `Bearer ${token}` }, secrets: [token] };
+      return { headers: { authorization: `Bearer ${token}` }, secrets: [token], use: 'fetched' };
     }
     case 'apiKey': {
       const key = field(payload, 'key', spec.name);
-      return { headers: { [spec.header.toLowerCase()]: key }, secrets: [key] };
+      return { headers: { [spec.header.toLowerCase()]: key }, secrets: [key], use: 'fetched' };
     }
     case 'basic': {
       const username = field(payload, 'username', spec.name);
       const password = field(payload, 'password', spec.name);
       const encoded = Buffer.from(`${username}:${password}`).toString('base64');
-      return { headers: { authorization: `Basic ${encoded}` }, secrets: [password, encoded] };
+      return { headers: { authorization: `Basic ${encoded}` }, secrets: [password, encoded], use: 'fetched' };
     }
     default:
       throw new GatehouseFailure('missing_credential', `credential '${spec.name}' needs an OAuth token`);

@@ -88,8 +88,8 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
   return {
     async apply(spec, signal) {
       if (spec.type === 'oauth2ClientCredentials' || spec.type === 'oauth2AuthorizationCode') {
-        const token = await tokens.accessToken(spec, signal);
-        return { headers: { authorization: `Bearer ${token}` }, secrets: [token] };
+        const { token, use } = await tokens.accessToken(spec, signal);
+        return { headers: { authorization: `Bearer ${token}` }, secrets: [token], use };
       }
       let payload;
       try {

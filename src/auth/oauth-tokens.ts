@@ -9,6 +9,7 @@ import type * as oauth from 'oauth4webapi';
 import { GatehouseFailure } from '../errors.ts';
 import type { CredentialSpec } from '../policy/compiled.ts';
 import { clientCredentialsOf, clientFingerprint, fetchClientCredentialsToken, bearerToken } from './client-credentials.ts';
+import type { CredentialUse } from './credential-headers.ts';
 import { publishCredentialEvent } from './credential-events.ts';
 import { createOAuthFetch, type OAuthFetch, type OAuthNetwork } from './oauth-fetch.ts';
 import { authorizationServerFor } from './oauth-metadata.ts';
@@ -45,20 +46,22 @@ export class OAuthTokens {
   }
 
   /** The access token to send for `spec` now: cached, fetched or refreshed. */
-  async accessToken(spec: OAuthSpec, signal: AbortSignal): Promise<string> {
+  async accessToken(spec: OAuthSpec, signal: AbortSignal): Promise<{ token: string; use: CredentialUse }> {
     if (spec.type === 'oauth2ClientCredentials') {
       // Read the store every time: a rotated client secret is used by the next call.
       const client = clientCredentialsOf(spec, await this.#readStore(spec));
       const fingerprint = clientFingerprint(client.clientId, client.clientSecret);
       const cached = this.#cache.fresh(spec.name, fingerprint);
-      if (cached !== undefined) return cached.accessToken;
-      return (await this.#exchange(spec, 'fetched', signal, (exchangeSignal) =>
+      if (cached !== undefined) return { token: cached.accessToken, use: 'cached' };
+      const fetched = await this.#exchange(spec, 'fetched', signal, (exchangeSignal) =>
         fetchClientCredentialsToken(spec, client, this.#fetchFor(spec), exchangeSignal, () => this.#cache.now()),
-      )).accessToken;
+      );
+      return { token: fetched.accessToken, use: 'fetched' };
     }
     const cached = this.#cache.fresh(spec.name);
-    if (cached !== undefined) return cached.accessToken;
-    return (await this.#exchange(spec, 'refreshed', signal, (exchangeSignal) => this.#refresh(spec, exchangeSignal))).accessToken;
+    if (cached !== undefined) return { token: cached.accessToken, use: 'cached' };
+    const refreshed = await this.#exchange(spec, 'refreshed', signal, (exchangeSignal) => this.#refresh(spec, exchangeSignal));
+    return { token: refreshed.accessToken, use: 'refreshed' };
   }
 
   /** Drops the cached token after a 401. */

@@ -21,6 +21,7 @@ export interface CallRecord {
   host: string;
   attempts: number;
   readonly stats: TransferStats;
+  credential: AuditEvent['credential'];
 }
 
 const ROLE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
@@ -46,6 +47,7 @@ export function startRecord(operation: unknown, caller: unknown, correlationId: 
     host: '',
     attempts: 0,
     stats: { status: undefined, bytesIn: 0, bytesOut: 0, redirects: 0 },
+    credential: undefined,
   };
 }
 
@@ -76,5 +78,6 @@ export function toAuditEvent(record: CallRecord, outcome: AuditEvent['outcome'],
     bytesOut: record.stats.bytesOut,
     attempts: record.attempts,
     redirects: record.stats.redirects,
+    ...(record.credential === undefined ? {} : { credential: record.credential }),
   };
 }

@@ -4,6 +4,7 @@
  * @see DESIGN.md §4.4, §4.5, §5 "Token endpoints"
  */
 import type { Agent } from 'undici';
+import type { AppliedCredential } from '../auth/credential-headers.ts';
 import type { CredentialProvider } from '../auth/credential-provider.ts';
 import { classifyError, statusFailure } from '../errors.ts';
 import { send } from '../net/send.ts';
@@ -43,7 +44,12 @@ export async function sendAttempt(
   let refreshed = false;
   try {
     for (;;) {
-      const credential = spec === undefined ? undefined : await context.credentials.apply(spec, call.signal);
+      let credential: AppliedCredential | undefined;
+      if (spec !== undefined) {
+        record.credential = { name: spec.name, use: 'failed' };
+        credential = await context.credentials.apply(spec, call.signal);
+        record.credential = { name: spec.name, use: credential.use };
+      }
       record.attempts += 1;
       const headers = {
         'user-agent': USER_AGENT,

@@ -27,6 +27,11 @@ export interface AuditEvent {
   bytesOut: number;
   attempts: number;
   redirects: number;
+  /**
+   * The bound credential, by name, and how the last attempt obtained it: read (`fetched`),
+   * reused from the token cache (`cached`), renewed (`refreshed`), or `failed`. Never a value.
+   */
+  credential?: { name: string; use: 'fetched' | 'cached' | 'refreshed' | 'failed' };
 }
 
 /** Where audit events go. `write` must not throw; `close` flushes. */
