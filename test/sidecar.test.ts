@@ -100,6 +100,41 @@ describe('sidecar over a Unix socket (DESIGN §4.8)', () => {
   });
 });
 
+describe('sidecar on a socket without tokens (DESIGN §2 "gatehouse serve --policy FILE --socket PATH")', () => {
+  it('serves token-less clients as the socket role, and still refuses a wrong token', async () => {
+    const fixture = await startGatewayFixture({
+      policy: (port) => {
+        const p = policy(port) as { services: { notes: { operations: { list: { callers: string[] } } } } };
+        p.services.notes.operations.list.callers = ['sidecar'];
+        return p;
+      },
+      handler: (_req, res) => {
+        res.setHeader('content-type', 'application/json');
+        res.end('[]');
+      },
+    });
+    const socketPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-sidecar-')), 'gh.sock');
+    const sidecar = await startSidecar(fixture.gateway, { listen: { socket: socketPath }, clients: [], socketRole: 'sidecar' });
+    try {
+      const { json } = await post(socketPath, '/v1/operations/notes.list', '{"params":{}}', {});
+      assert.equal((json as { ok: boolean }).ok, true, JSON.stringify(json));
+      assert.equal(fixture.audit.at(-1)!.caller, 'sidecar');
+      assert.equal((await post(socketPath, '/v1/operations/notes.list', '{}', { authorization: 'Bearer guess' })).status, 401);
+      const purge = await post(socketPath, '/v1/operations/notes.purge', '{"params":{}}', {});
+      assert.equal((purge.json as { error: { reason: string } }).error.reason, 'caller_not_allowed');
+    } finally {
+      await sidecar.close();
+      await fixture.close();
+    }
+  });
+
+  it('refuses a token-less role on a port, or the role main', async () => {
+    const gateway = { call: async () => ({ ok: true }) } as never;
+    await assert.rejects(startSidecar(gateway, { listen: { host: '127.0.0.1', port: 0 }, clients: [], socketRole: 'sidecar' }), /Unix socket only/);
+    await assert.rejects(startSidecar(gateway, { listen: { socket: join(tmpdir(), 'never.sock') }, clients: [], socketRole: 'main' }), /may not be main/);
+  });
+});
+
 describe('sidecar client tokens', () => {
   it('keeps only a digest of the token', () => {
     const { token, client } = issueClientToken('php-app');

@@ -26,24 +26,31 @@ export function registerSidecarCommands(program: Command): void {
     .command('serve')
     .description('run the sidecar: POST /v1/operations/{id} over a Unix socket or a loopback port')
     .requiredOption('--policy <file>', 'policy file')
-    .requiredOption('--tokens <file>', 'client tokens file (see `gatehouse sidecar token`)')
+    .option('--tokens <file>', 'client tokens file (see `gatehouse sidecar token`); required with --port')
+    .option('--role <role>', 'role of token-less clients on a socket when no --tokens file is given', 'sidecar')
     .option('--socket <path>', 'Unix socket to listen on (created 0600)')
     .option('--port <port>', 'loopback port to listen on instead of a socket', (v) => Number.parseInt(v, 10))
     .option('--host <address>', 'loopback address for --port: 127.0.0.1 or ::1', '127.0.0.1')
     .option('--data-dir <dir>', 'audit log, queue and encrypted secrets', '.gatehouse')
-    .action(async (options: { policy: string; tokens: string; socket?: string; port?: number; host: string; dataDir: string }) => {
-      if ((options.socket === undefined) === (options.port === undefined)) {
-        console.error('gatehouse serve: give exactly one of --socket or --port');
+    .action(async (options: { policy: string; tokens?: string; role: string; socket?: string; port?: number; host: string; dataDir: string }) => {
+      const problem =
+        (options.socket === undefined) === (options.port === undefined) ? 'give exactly one of --socket or --port'
+        : options.port !== undefined && options.tokens === undefined ? '--port needs --tokens (any local user can reach a port)'
+        : undefined;
+      if (problem !== undefined) {
+        console.error(`gatehouse serve: ${problem}`);
         process.exitCode = 1;
         return;
       }
-      const clients = await readClients(options.tokens);
-      if (clients.length === 0) console.error(`gatehouse serve: no clients in ${options.tokens}; every request will be refused`);
+      const clients = options.tokens === undefined ? [] : await readClients(options.tokens);
+      if (options.tokens !== undefined && clients.length === 0) console.error(`gatehouse serve: no clients in ${options.tokens}; every request will be refused`);
+      // Without a tokens file, the socket's 0600 mode is the authentication.
+      const socketRole = options.tokens === undefined ? options.role : undefined;
       const gateway = await createGateway({ policy: options.policy, dataDir: options.dataDir });
       const listen = options.socket !== undefined
         ? { socket: options.socket }
         : { host: options.host as '127.0.0.1' | '::1', port: options.port! };
-      const sidecar = await startSidecar(gateway, { listen, clients });
+      const sidecar = await startSidecar(gateway, { listen, clients, ...(socketRole === undefined ? {} : { socketRole }) });
       console.error(`gatehouse serve: listening on ${sidecar.address}`);
       await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
       await sidecar.close();

@@ -18,8 +18,14 @@ import { roleForToken, type SidecarClient } from './client-tokens.ts';
 export interface SidecarOptions {
   /** A Unix socket path (created 0600), or a loopback address and port. */
   listen: { socket: string } | { host: '127.0.0.1' | '::1'; port: number };
-  /** Registered clients; a request without a known token is refused. */
+  /** Registered clients; a request with an unknown token is refused. */
   clients: readonly SidecarClient[];
+  /**
+   * Role of requests that carry no token, on a Unix socket only (its 0600 mode is then the
+   * authentication: only the socket owner's processes can connect). Never `main`.
+   * @default undefined: every request needs a token
+   */
+  socketRole?: string;
   /** Largest request body accepted. @default 1048576 */
   maxBodyBytes?: number;
 }
@@ -57,6 +63,9 @@ async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown
 
 /** Starts the sidecar for `gateway`. */
 export async function startSidecar(gateway: Gateway, options: SidecarOptions): Promise<Sidecar> {
+  if (options.socketRole !== undefined && (!('socket' in options.listen) || options.socketRole === 'main')) {
+    throw new Error('socketRole is for a Unix socket only, and may not be main');
+  }
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.method === 'GET' && req.url === '/v1/health') return reply(res, 200, { ok: true });
@@ -64,7 +73,7 @@ export async function startSidecar(gateway: Gateway, options: SidecarOptions): P
     if (route === null) return refusal(res, 404, 'not_found', 'Use POST /v1/operations/{operationId}.');
     if (req.method !== 'POST') return refusal(res, 405, 'method_not_allowed', 'Use POST.');
     const auth = req.headers.authorization;
-    const role = typeof auth === 'string' && auth.startsWith('Bearer ') ? roleForToken(options.clients, auth.slice(7)) : undefined;
+    const role = auth === undefined ? options.socketRole : auth.startsWith('Bearer ') ? roleForToken(options.clients, auth.slice(7)) : undefined;
     if (role === undefined) return refusal(res, 401, 'unauthorized', 'A valid client token is required.');
     if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
       return refusal(res, 415, 'unsupported_media_type', 'Send application/json.');
