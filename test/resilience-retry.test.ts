@@ -20,11 +20,12 @@ describe('retries (DESIGN §5 "Retries")', () => {
   });
   afterEach(() => fx.close());
 
-  it('retries an idempotent GET after a reset and reports the attempts in one audit event', async () => {
+  it('retries an idempotent GET after a reset and reports the attempts in the result and one audit event', async () => {
     fx.behave(failFirst(1, reset));
     const before = fx.audit.length;
     const result = await fx.gateway.call('shop.item', { id: 'a' });
     assert.equal(result.ok, true, JSON.stringify(result));
+    assert.equal(result.attempts, 2);
     assert.equal(fx.audit.length, before + 1);
     assert.equal(fx.audit.at(-1)!.attempts, 2);
     assert.equal(fx.audit.at(-1)!.outcome, 'ok');
@@ -36,6 +37,7 @@ describe('retries (DESIGN §5 "Retries")', () => {
     const result = await fx.gateway.call('shop.item', { id: 'a' });
     expectFailure(result, { kind: 'service_unavailable', retryable: true, status: 503 });
     assert.equal(fx.requests - requests, 3);
+    assert.equal(result.attempts, 3);
     assert.equal(fx.audit.at(-1)!.attempts, 3);
   });
 

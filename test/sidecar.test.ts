@@ -68,7 +68,7 @@ describe('sidecar over a Unix socket (DESIGN §4.8)', () => {
   it('runs an operation for the role its token maps to', async () => {
     const { status, json } = await post(socketPath, '/v1/operations/notes.list', '{"params":{},"correlationId":"php-1"}', { authorization: `Bearer ${php.token}` });
     assert.equal(status, 200);
-    assert.deepEqual(json, { ok: true, status: 200, data: [{ id: 1 }], correlationId: 'php-1' });
+    assert.deepEqual(json, { ok: true, status: 200, data: [{ id: 1 }], correlationId: 'php-1', attempts: 1 });
     assert.equal(fixture.audit.at(-1)!.caller, 'php-app');
   });
 

@@ -54,10 +54,13 @@ export interface CallOptions {
 /** Options of a trusted `request()`. */
 export type RequestOptions = Omit<CallOptions, 'caller'> & { caller?: typeof TRUSTED_CALLER };
 
-/** The outcome of every call: a typed result or an error envelope. */
+/**
+ * The outcome of every call: a typed result or an error envelope. The gateway sets `attempts`:
+ * the requests sent, retries included (0 when nothing was sent).
+ */
 export type CallResult<T = unknown> =
-  | { ok: true; status: number; data: T; correlationId: string }
-  | { ok: false; error: GatewayError; queued?: { id: string } };
+  | { ok: true; status: number; data: T; correlationId: string; attempts?: number }
+  | { ok: false; error: GatewayError; attempts?: number; queued?: { id: string } };
 
 /** The durable offline queue, as the host sees it. */
 export interface GatewayQueue {
@@ -211,7 +214,7 @@ export class GatewayImpl implements Gateway {
         if (this.#closed) throw new GatehouseFailure('closed', 'gateway is closed');
         const { status, data } = await run();
         this.#audit(record, 'ok');
-        return { ok: true, status, data: data as T, correlationId: record.correlationId };
+        return { ok: true, status, data: data as T, correlationId: record.correlationId, attempts: record.attempts };
       } catch (thrown) {
         const error = toGatewayError(thrown, record.operation, record.correlationId);
         if (error.kind === 'internal_error' && internalErrorChannel.hasSubscribers) {
@@ -221,7 +224,8 @@ export class GatewayImpl implements Gateway {
           policyDeniedChannel.publish({ operation: record.operation, caller: record.caller, reason: error.reason, correlationId: record.correlationId });
         }
         this.#audit(record, error.kind, error);
-        return thrown instanceof QueuedCall ? { ok: false, error, queued: { id: thrown.queuedId } } : { ok: false, error };
+        const { attempts } = record;
+        return thrown instanceof QueuedCall ? { ok: false, error, attempts, queued: { id: thrown.queuedId } } : { ok: false, error, attempts };
       }
     })();
     this.#inFlight.add(promise);
