@@ -31,6 +31,7 @@ export interface AttemptContext {
 }
 
 const USER_AGENT = 'gatehouse/0.1';
+const UNDICI_TIMER_SLACK_MS = 1000;
 
 /** Sends once (twice after a 401 that dropped a cached token); throws a classified failure. @internal */
 export async function sendAttempt(
@@ -65,8 +66,10 @@ export async function sendAttempt(
           maxRedirects: limits.maxRedirects,
           maxResponseBytes: limits.maxResponseBytes,
           signal: call.signal,
-          headersTimeoutMs: limits.timeoutMs,
-          bodyTimeoutMs: limits.timeoutMs,
+          // undici's own timers tick coarsely (±0.5 s) and could end a call early: they are only a
+          // backstop here, and the call's deadline (a precise timer) decides.
+          headersTimeoutMs: limits.timeoutMs + UNDICI_TIMER_SLACK_MS,
+          bodyTimeoutMs: limits.timeoutMs + UNDICI_TIMER_SLACK_MS,
         },
         record.stats,
       );
