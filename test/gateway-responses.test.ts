@@ -405,3 +405,40 @@ describe('hostile responses (FR-05, SR-04, DESIGN §4.4, §5 "Bodies")', () => {
     assert.deepEqual(book.inconsistent(), {});
   });
 });
+
+describe('reflected secrets that JSON must escape (DESIGN §5 "Bodies")', () => {
+  const TOKEN_WITH_QUOTES = 'tok"en\\with-quote-and-backslash';
+  const PASSWORD_WITH_QUOTES = 'hunter2"quoted\\pw';
+  let fixture: GatewayFixture;
+
+  before(async () => {
+    fixture = await startGatewayFixture({
+      policy: (port) => ({
+        version: 1,
+        defaults: { retries: 0 },
+        credentials: { token: { type: 'bearer' }, login: { type: 'basic' } },
+        services: {
+          bearer: { baseUrl: `https://api.test:${port}`, rationale: 'Echo tests.', credential: 'token', privateRanges: LOOPBACK_RANGES, operations: { echo: { method: 'GET', path: '/headers' } } },
+          basic: { baseUrl: `https://api.test:${port}`, rationale: 'Echo tests.', credential: 'login', privateRanges: LOOPBACK_RANGES, operations: { echo: { method: 'GET', path: '/headers' } } },
+        },
+      }),
+      secrets: { token: { token: TOKEN_WITH_QUOTES }, login: { username: 'alice', password: PASSWORD_WITH_QUOTES } },
+      // An httpbin-style echo: the header goes back inside a JSON string, escaped.
+      handler: (req, res) => {
+        const header = String(req.headers.authorization ?? '');
+        const decoded = header.startsWith('Basic ') ? Buffer.from(header.slice(6), 'base64').toString() : header;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ youSent: decoded }));
+      },
+    });
+  });
+  after(() => fixture.close());
+
+  for (const [operation, secret] of [['bearer.echo', TOKEN_WITH_QUOTES], ['basic.echo', PASSWORD_WITH_QUOTES]] as const) {
+    it(`refuses ${operation} echoing a secret with " and \\ inside a JSON string`, async () => {
+      const result = await fixture.gateway.call(operation, {}, { caller: 'main' });
+      assert.equal(result.ok, false, 'the echoed secret reached the caller');
+      assert.ok(!result.ok && result.error.reason === 'secret_reflected', JSON.stringify(result).replaceAll(secret, '[secret]'));
+    });
+  }
+});

@@ -74,6 +74,11 @@ const refusals: { name: string; change: (p: Policy) => void; path: string; messa
   // operations: paths and params
   { name: 'refuses an operation path that does not start with /', change: (p) => (forecast(p).path = 'forecast/{city}'), path: `${F}.path`, message: /start with \// },
   { name: 'refuses a .. segment in an operation path', change: (p) => (forecast(p).path = '/a/../{city}'), path: `${F}.path`, message: /\.\./ },
+  { name: 'refuses an escaped .. segment in an operation path (URL parsers decode %2e%2e)', change: (p) => (forecast(p).path = '/public/.%2e/{city}'), path: `${F}.path`, message: /\.\./ },
+  { name: 'refuses a % right before a {param} (two values could spell %2e%2e)', change: (p) => (forecast(p).path = '/files/%{city}'), path: `${F}.path`, message: /%XX/ },
+  { name: 'refuses a bare % in an operation path', change: (p) => (forecast(p).path = '/a%zz/{city}'), path: `${F}.path`, message: /%XX/ },
+  { name: 'refuses an escaped slash in an operation path', change: (p) => (forecast(p).path = '/a%2Fb/{city}'), path: `${F}.path`, message: /escaped \// },
+  { name: 'refuses an escaped .. segment in a request rule', change: (p) => (weather(p).requests = [{ methods: ['GET'], path: '/a/%2E%2E/b' }]), path: `${W}.requests[0].path`, message: /\.\./ },
   { name: 'refuses an unbalanced brace in an operation path', change: (p) => (forecast(p).path = '/forecast/{city'), path: `${F}.path`, message: /unbalanced/ },
   { name: 'refuses a query string in an operation path', change: (p) => (forecast(p).path = '/forecast/{city}?x=1'), path: `${F}.path`, message: /path characters/ },
   { name: 'refuses a path param used twice', change: (p) => (forecast(p).path = '/{city}/{city}'), path: `${F}.path`, message: /used twice/ },

@@ -25,10 +25,14 @@ function isJson(headers: IncomingHttpHeaders): boolean {
   return typeof type === 'string' && JSON_TYPE.test(type);
 }
 
-/** Refuses text that carries one of the bound credential's secrets. */
+/**
+ * Refuses text that carries one of the bound credential's secrets, verbatim or as it reads inside
+ * a JSON string (a secret with `"` or `\` is escaped there).
+ */
 export function refuseReflectedSecrets(body: Buffer | string, secrets: readonly string[]): void {
   for (const secret of secrets) {
-    if (secret.length >= MIN_REFLECTED_SECRET && body.includes(secret)) {
+    if (secret.length < MIN_REFLECTED_SECRET) continue;
+    if (body.includes(secret) || body.includes(JSON.stringify(secret).slice(1, -1))) {
       throw new GatehouseFailure('secret_reflected', 'response contains a credential secret');
     }
   }
@@ -52,7 +56,8 @@ export function interpretResponse(
   } else {
     if (!isJson(headers)) throw new GatehouseFailure('unexpected_content_type', 'response is not JSON');
     data = parseJson(body, expectation.maxJsonDepth);
-    // JSON escapes (`\u0041`, `\/`) can spell a secret the byte check missed: check the parsed text.
+    // Any escape (`\u0041`, `\/`) can spell a secret the byte check missed: check the data again in
+    // its canonical serialisation, where strings hold the secret exactly in one of the two forms.
     if (secrets.length > 0 && body.includes(BACKSLASH)) refuseReflectedSecrets(JSON.stringify(data), secrets);
   }
   if (expectation.validate !== undefined && !expectation.validate(data)) {

@@ -40,12 +40,26 @@ export function parsePathTemplate(template: string): TemplateResult {
   return { ok: true, parts, params };
 }
 
+/** A `%` not starting a two-hex-digit escape (also a `%` right before a `{param}`). */
+const BARE_PERCENT = /%(?![0-9A-Fa-f]{2})/;
+
 function checkSegments(path: string): string | undefined {
   if (!path.startsWith('/')) return 'must start with /';
   if (path === '/') return undefined;
+  if (BARE_PERCENT.test(path)) return 'must use % only in %XX escapes (and not before a {param})';
   const segments = path.slice(1).split('/');
   if (segments.some((s, i) => s === '' && i < segments.length - 1)) return 'must not contain empty segments (//)';
-  if (segments.some((s) => s === '.' || s === '..')) return 'must not contain . or .. segments';
+  // URL parsers read `%2e%2e` as `..`: judge segments as decoded.
+  for (const segment of segments) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      return 'has a %XX escape that is not UTF-8';
+    }
+    if (decoded === '.' || decoded === '..') return 'must not contain . or .. segments (escaped or not)';
+    if (/[/\\]/.test(decoded)) return 'must not contain an escaped / or \\';
+  }
   return undefined;
 }
 
