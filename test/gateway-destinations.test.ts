@@ -517,6 +517,21 @@ describe('plain http to loopback only with allowHttpLoopback (SR-05, DESIGN §3)
     }
   });
 
+  it('refuses plain http to localhost when the name resolves to a public address, before dialing', async () => {
+    const gateway = await createGateway({
+      policy: httpPolicy('http://localhost:8080/', { allowHttpLoopback: true, privateRanges: LOOPBACK_RANGES }),
+      audit: false,
+      // A hostile or misconfigured resolver: localhost -> a public address (never dialed: refused in the lookup).
+      network: { lookup: stubLookup({ localhost: ['8.8.8.8'] }), proxy: 'none' },
+    });
+    try {
+      const { value: result, spy } = await spied(() => gateway.call('local.ping'));
+      assertRefusedUndialed(result, spy, 'blocked_by_policy', 'insecure_transport');
+    } finally {
+      await gateway.close();
+    }
+  });
+
   it('refuses a plain http loopback call without privateRanges before dialing', async () => {
     const server = await startHttpServer((_req, res) => res.end('{}'));
     const gateway = await createGateway({

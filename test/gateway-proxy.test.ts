@@ -148,6 +148,32 @@ describe('forward proxy (FR-10, BR-04)', () => {
     }
   });
 
+  it('recovers after a name lookup that never answers: one deadline covers lookup, CONNECT and TLS', async () => {
+    const proxy = await startProxy();
+    let queries = 0;
+    // The first query is never answered; later ones resolve normally.
+    const hangsOnce = ((hostname: string, options: unknown, callback: (...args: unknown[]) => void) => {
+      queries += 1;
+      if (queries === 1) return;
+      (lookup as unknown as (h: string, o: unknown, cb: unknown) => void)(hostname, options, callback);
+    }) as unknown as typeof lookup;
+    const gateway = await createGateway({
+      policy: { ...(policy(upstream.port) as object), defaults: { timeoutMs: 1500, connectTimeoutMs: 300, retries: 0 } },
+      secrets: memorySecretStore(),
+      audit: false,
+      network: { lookup: hangsOnce, ca: [caPem], proxy: { url: proxy.url } },
+    });
+    try {
+      const first = await gateway.call('api.ping');
+      assert.equal(!first.ok && first.error.kind, 'timeout', JSON.stringify(first));
+      const second = await gateway.call('api.ping');
+      assert.equal(second.ok, true, JSON.stringify(second));
+    } finally {
+      await gateway.close();
+      await proxy.close();
+    }
+  });
+
   it('reports a refused CONNECT as proxy_error/proxy_refused', async () => {
     const refusing = createServer();
     refusing.on('connect', (_req, socket) => socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n'));

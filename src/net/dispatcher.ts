@@ -41,8 +41,11 @@ function refusal(address: string): GatehouseFailure {
   return new GatehouseFailure('private_address', `refused ${refusedAddressClass(address) ?? 'non-public'} address`);
 }
 
+/** Why an address may not be dialed, or undefined when it may. */
+type AddressCheck = (address: string) => GatehouseFailure | undefined;
+
 /** Wraps a resolver so that every answer is checked, and any refused address refuses all. */
-function guardedLookup(lookup: LookupFunction, privateRanges: BlockList | undefined): LookupFunction {
+function guardedLookup(lookup: LookupFunction, check: AddressCheck): LookupFunction {
   const guarded = (hostname: string, options: unknown, callback: (...args: unknown[]) => void): void => {
     const wantsAll = typeof options === 'object' && options !== null && (options as { all?: boolean }).all === true;
     const onResult = (error: NodeJS.ErrnoException | null, result?: string | LookupAddress[], family?: number): void => {
@@ -56,7 +59,8 @@ function guardedLookup(lookup: LookupFunction, privateRanges: BlockList | undefi
         return callback(Object.assign(new Error('no addresses'), { code: 'ENOTFOUND' }));
       }
       for (const answer of answers) {
-        if (refusedAddressClass(answer.address, privateRanges) !== undefined) return callback(refusal(answer.address));
+        const refused = check(answer.address);
+        if (refused !== undefined) return callback(refused);
       }
       if (wantsAll) return callback(null, answers);
       const first = answers[0]!;
@@ -79,19 +83,31 @@ function resolveChecked(lookup: LookupFunction, hostname: string): Promise<strin
 
 /** An undici Agent for one service, enforcing its address rules on every connection. */
 export function createServiceDispatcher(options: DispatcherOptions): Agent {
-  const { privateRanges, proxy } = options;
-  const lookup = guardedLookup(options.lookup ?? dnsLookup, privateRanges);
+  const { privateRanges, proxy, connectTimeoutMs } = options;
+  const resolver = options.lookup ?? dnsLookup;
+  const checkAddress: AddressCheck = (address) =>
+    refusedAddressClass(address, privateRanges) === undefined ? undefined : refusal(address);
+  // Plain http is for loopback only: whatever a name resolves to must be loopback too.
+  const checkLoopback: AddressCheck = (address) =>
+    refusedAddressClass(address) === 'loopback'
+      ? checkAddress(address)
+      : new GatehouseFailure('insecure_transport', 'plain http to an address that is not loopback');
   // One TLS context for all connections: building it from ~150 roots costs ~10 ms per socket.
   const tls = options.ca && options.ca.length > 0 ? { secureContext: createSecureContext({ ca: [...rootCertificates, ...options.ca] }) } : {};
-  const direct = buildConnector({ timeout: options.connectTimeoutMs, lookup, ...tls } as buildConnector.BuildOptions);
+  const lookup = guardedLookup(resolver, checkAddress);
+  const connectors = {
+    https: { connect: buildConnector({ timeout: connectTimeoutMs, lookup, ...tls } as buildConnector.BuildOptions), check: checkAddress },
+    http: { connect: buildConnector({ timeout: connectTimeoutMs, lookup: guardedLookup(resolver, checkLoopback) } as buildConnector.BuildOptions), check: checkLoopback },
+  };
 
-  const connectDirect: buildConnector.connector = (connectOptions, callback) => {
-    direct(connectOptions, (error, socket) => {
+  const connectDirect = (connectOptions: buildConnector.Options, callback: buildConnector.Callback): void => {
+    const { connect, check } = connectOptions.protocol === 'https:' ? connectors.https : connectors.http;
+    connect(connectOptions, (error, socket) => {
       if (error !== null) return callback(error, null);
-      const remote = (socket as Socket).remoteAddress ?? '';
-      if (refusedAddressClass(remote, privateRanges) !== undefined) {
+      const refused = check((socket as Socket).remoteAddress ?? '');
+      if (refused !== undefined) {
         socket!.destroy();
-        return callback(refusal(remote), null);
+        return callback(refused, null);
       }
       callback(null, socket);
     });
@@ -100,16 +116,32 @@ export function createServiceDispatcher(options: DispatcherOptions): Agent {
   const connectViaProxy = (proxyUrl: URL, connectOptions: buildConnector.Options, callback: buildConnector.Callback): void => {
     const host = unbracketHost(connectOptions.hostname);
     const port = Number(connectOptions.port) || 443;
+    // One deadline over name lookup, CONNECT and TLS: a resolver that never answers must not
+    // leave the connection pending for ever.
+    let settled = false;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      clearTimeout(timer);
+      return true;
+    };
+    const timer = setTimeout(() => {
+      if (settle()) callback(new GatehouseFailure('connect_timeout', 'proxy connection not established in time'), null);
+    }, connectTimeoutMs);
     (isIpLiteral(host) ? Promise.resolve(host) : resolveChecked(lookup, host))
-      .then((address) => openTunnel({ proxy: proxyUrl, address, port, servername: host, tls, timeoutMs: options.connectTimeoutMs }))
-      .then((socket) => callback(null, socket), (error: Error) => callback(error, null));
+      .then((address) => openTunnel({ proxy: proxyUrl, address, port, servername: host, tls, timeoutMs: connectTimeoutMs }))
+      .then(
+        (socket) => (settle() ? callback(null, socket) : socket.destroy()),
+        (error: Error) => settle() && callback(error, null),
+      );
   };
 
   const checkedConnect: buildConnector.connector = (connectOptions, callback) => {
     const host = unbracketHost(connectOptions.hostname);
     // Node skips lookup for IP literals: check them before dialing.
-    if (isIpLiteral(host) && refusedAddressClass(host, privateRanges) !== undefined) {
-      queueMicrotask(() => callback(refusal(host), null));
+    const refused = isIpLiteral(host) ? (connectOptions.protocol === 'https:' ? checkAddress : checkLoopback)(host) : undefined;
+    if (refused !== undefined) {
+      queueMicrotask(() => callback(refused, null));
       return;
     }
     const port = Number(connectOptions.port) || 443;
