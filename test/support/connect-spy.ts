@@ -33,6 +33,7 @@ export interface ConnectSpy {
 }
 
 const NET_CHANNEL = 'net.client.socket';
+const LOOPBACK = /^(?:127\.|::1$|::ffff:127\.)/;
 const UNDICI_CHANNEL = 'undici:client:beforeConnect';
 
 /**
@@ -53,6 +54,14 @@ export function spyConnections(): ConnectSpy {
     sockets++;
     socket.on('connectionAttempt', (address: string, port: number, family: number) => {
       if (active) attempts.push({ address, port, family });
+    });
+    // Safety net for regressions: a socket about to dial anything but loopback is destroyed at
+    // its 'lookup' event, before connect() (Node checks `connecting` right after emitting it),
+    // and counted as an attempt so the test still fails.
+    socket.on('lookup', (_error: unknown, address: string, family: number) => {
+      if (!active || typeof address !== 'string' || LOOPBACK.test(address)) return;
+      attempts.push({ address, port: 0, family });
+      socket.destroy(new Error('connect spy: refused to dial a non-loopback address'));
     });
   };
   const onUndici = (): void => {
