@@ -109,3 +109,28 @@ describe('gateway.call (FR-02, TR-01)', () => {
     assert.ok(!JSON.stringify(event).includes('Bergen'));
   });
 });
+
+describe('unusable credential values (FR-03)', () => {
+  it('refuses a token a header cannot carry as auth_required/missing_credential, sending nothing', async () => {
+    let requests = 0;
+    const fixture = await startGatewayFixture({
+      policy: (port) => ({
+        version: 1,
+        credentials: { token: { type: 'bearer' } },
+        services: { api: { baseUrl: `https://api.test:${port}`, rationale: 'Test.', credential: 'token', privateRanges: LOOPBACK_RANGES, operations: { ping: { method: 'GET', path: '/ping' } } } },
+      }),
+      secrets: { token: { token: 'snow\u2603man-token' } },
+      handler: (_req, res) => {
+        requests += 1;
+        res.end('{}');
+      },
+    });
+    try {
+      const result = await fixture.gateway.call('api.ping');
+      assert.equal(!result.ok && `${result.error.kind}/${result.error.reason}`, 'auth_required/missing_credential');
+      assert.equal(requests, 0);
+    } finally {
+      await fixture.close();
+    }
+  });
+});

@@ -292,6 +292,16 @@ describe('cancellation, shutdown and robustness (FR-02, FR-07, UXR-02, DESIGN §
         (r) => expectFailure(r, { kind: 'blocked_by_policy', reason: 'unknown_operation', retryable: false }),
       ],
       [
+        'call options whose getter throws',
+        () => gateway.call('life.get', { name: 'ok' }, Object.defineProperty({}, 'caller', { get() { throw new Error('boom'); } })),
+        (r) => expectFailure(r, { kind: 'invalid_input', reason: 'unsafe_value', retryable: false }),
+      ],
+      [
+        'request options whose getter throws',
+        () => gateway.request('life', { path: '/x' }, Object.defineProperty({}, 'signal', { get() { throw new Error('boom'); } })),
+        (r) => expectFailure(r, { kind: 'invalid_input', reason: 'unsafe_value', retryable: false }),
+      ],
+      [
         'a function as params',
         () => gateway.call('life.get', (() => ({ name: 'ok' })) as unknown as object),
         (r) => expectFailure(r, { kind: 'invalid_input', retryable: false }),

@@ -142,6 +142,13 @@ describe('sidecar client tokens', () => {
     assert.match(client.tokenSha256, /^[0-9a-f]{64}$/);
   });
 
+  it("never issues or serves a token for 'main' through the API either", async () => {
+    assert.throws(() => issueClientToken('main'), /main/);
+    const gateway = { call: async () => ({ ok: true }) } as never;
+    const forged = { role: 'main', tokenSha256: 'b'.repeat(64) };
+    await assert.rejects(startSidecar(gateway, { listen: { socket: join(tmpdir(), 'never2.sock') }, clients: [forged] }), /main/);
+  });
+
   it("refuses a tokens file that maps a client to 'main'", () => {
     assert.throws(() => parseClients({ clients: [{ role: 'main', tokenSha256: 'a'.repeat(64) }] }), /main/);
   });

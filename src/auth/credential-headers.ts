@@ -17,9 +17,9 @@ export interface AppliedCredential {
   readonly use: CredentialUse;
 }
 
-// A secret that would break a header line is unusable, never sent.
-// eslint-disable-next-line no-control-regex
-const HEADER_SAFE = /^[^\u0000-\u001f\u007f]+$/;
+// A secret that would break a header line, or that a header cannot carry (above Latin-1), is
+// unusable, never sent (RFC 9110 §5.5).
+const HEADER_SAFE = /^[\t\x20-\x7e\x80-\xff]+$/;
 
 function field(payload: CredentialPayload | undefined, key: string, credential: string): string {
   const value = (payload as Record<string, unknown> | undefined)?.[key];

@@ -50,6 +50,9 @@ export function registerSidecarCommands(program: Command): void {
       const listen = options.socket !== undefined
         ? { socket: options.socket }
         : { host: options.host as '127.0.0.1' | '::1', port: options.port! };
+      // The socket is created 0600 from the start (no window before the chmod): this process is
+      // the sidecar alone, so its umask may be strict.
+      process.umask(0o077);
       const sidecar = await startSidecar(gateway, { listen, clients, ...(socketRole === undefined ? {} : { socketRole }) });
       console.error(`gatehouse serve: listening on ${sidecar.address}`);
       await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);

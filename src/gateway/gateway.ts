@@ -123,14 +123,15 @@ export class GatewayImpl implements Gateway {
     this.queue = Object.freeze({ list: () => this.#queue.list(), cancel: (id: string) => this.#queue.cancel(id) });
   }
 
-  call<T = unknown>(operationId: string, params?: unknown, options: CallOptions = {}): Promise<CallResult<T>> {
-    return this.#runOperation(operationId, params, options ?? {}, true);
+  call<T = unknown>(operationId: string, params?: unknown, options?: CallOptions): Promise<CallResult<T>> {
+    return this.#runOperation(operationId, params, readOptions(options), true);
   }
 
   /** A named operation; `queueing` is false when replaying a queued entry. */
   #runOperation<T>(operationId: string, params: unknown, options: CallOptions, queueing: boolean): Promise<CallResult<T>> {
     const record = startRecord(operationId, options.caller, options.correlationId);
     return this.#track(record, async () => {
+      if (options === UNREADABLE_OPTIONS) throw new GatehouseFailure('unsafe_value', 'options could not be read');
       const decision = authorizeOperation(this.#policy, operationId, record.caller);
       if (!decision.allow) throw new GatehouseFailure(decision.reason, 'operation refused');
       const { operation } = decision;
@@ -153,9 +154,11 @@ export class GatewayImpl implements Gateway {
     });
   }
 
-  request<T = unknown>(serviceId: string, request: TrustedRequest, options?: RequestOptions): Promise<CallResult<T>> {
-    const record = startRecord(serviceId, options?.caller, options?.correlationId);
+  request<T = unknown>(serviceId: string, request: TrustedRequest, requestOptions?: RequestOptions): Promise<CallResult<T>> {
+    const options = readOptions(requestOptions);
+    const record = startRecord(serviceId, options.caller, options.correlationId);
     return this.#track(record, async () => {
+      if (options === UNREADABLE_OPTIONS) throw new GatehouseFailure('unsafe_value', 'options could not be read');
       const decision = authorizeRequest(this.#policy, serviceId, record.caller);
       if (!decision.allow) throw new GatehouseFailure(decision.reason, 'request refused');
       const { service } = decision;
@@ -168,7 +171,7 @@ export class GatewayImpl implements Gateway {
       const limits = { ...service.limits, timeoutMs };
       const expectation = { responseType: 'auto', validate: undefined, maxJsonDepth: limits.maxJsonDepth } as const;
       const retryable = isIdempotent(built.method, undefined) || built.headers['idempotency-key'] !== undefined;
-      return this.#exchange({ service, built, limits, expectation }, options?.signal, record, { limitKey: `${service.id} requests`, retryable });
+      return this.#exchange({ service, built, limits, expectation }, options.signal, record, { limitKey: `${service.id} requests`, retryable });
     });
   }
 
@@ -279,6 +282,20 @@ export class GatewayImpl implements Gateway {
     const event = toAuditEvent(record, outcome, error);
     sink?.write(event);
     if (callEndChannel.hasSubscribers) callEndChannel.publish(event);
+  }
+}
+
+/** Stands for options whose fields could not be read (a throwing getter): the call is refused. */
+const UNREADABLE_OPTIONS: CallOptions = Object.freeze({});
+
+/** The known fields of caller-supplied options, each read once, so nothing later can throw. */
+function readOptions(options: unknown): CallOptions {
+  if (options === undefined || options === null) return {};
+  try {
+    const { caller, correlationId, signal, idempotencyKey } = options as CallOptions;
+    return { caller, correlationId, signal, idempotencyKey };
+  } catch {
+    return UNREADABLE_OPTIONS;
   }
 }
 

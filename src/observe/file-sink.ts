@@ -8,10 +8,13 @@ import { mkdirSync, createWriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { once } from 'node:events';
 import type { AuditEvent, AuditSink } from './audit-event.ts';
+import { internalErrorChannel } from './channels.ts';
 
 const MAX_PENDING_CHARS = 64 * 1024;
 /** Longest an event waits in memory before it is written. */
 const FLUSH_INTERVAL_MS = 50;
+/** Most the stream may hold unwritten (a stalled disk): past it, batches are dropped, and said so. */
+const MAX_UNWRITTEN_BYTES = 32 * 1024 * 1024;
 
 /** Appends each event as one JSON line to `file` (created 0600, directory 0700). */
 export function fileAuditSink(file: string): AuditSink {
@@ -29,7 +32,11 @@ export function fileAuditSink(file: string): AuditSink {
     clearTimeout(timer);
     timer = undefined;
     if (pending === '' || failed) return;
-    stream.write(pending);
+    if (stream.writableLength > MAX_UNWRITTEN_BYTES) {
+      if (internalErrorChannel.hasSubscribers) internalErrorChannel.publish({ error: new Error('audit file is not keeping up; events dropped') });
+    } else {
+      stream.write(pending);
+    }
     pending = '';
   };
 

@@ -20,7 +20,7 @@ function digest(token: string): Buffer {
 
 /** A new random token (256 bits, base64url) and its registration entry. */
 export function issueClientToken(role: string): { token: string; client: SidecarClient } {
-  if (!ROLE.test(role)) throw new Error(`role must match ${ROLE.source}`);
+  if (!ROLE.test(role) || role === 'main') throw new Error(`role must match ${ROLE.source} and may not be main`);
   const token = randomBytes(32).toString('base64url');
   return { token, client: { role, tokenSha256: digest(token).toString('hex') } };
 }
