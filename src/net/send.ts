@@ -98,15 +98,17 @@ export async function send(request: OutgoingRequest, options: SendOptions, stats
   let body = request.body;
   let baseHeaders = request.headers;
   let leftHome = false;
-  const visited = new Set<string>([url.href]);
+  // Hrefs of the hops so far; built at the first redirect (most calls have none).
+  let visited: Set<string> | undefined;
 
   checkHop(url, destination, false);
   for (;;) {
-    leftHome ||= url.origin !== home;
+    const origin = url.origin;
+    leftHome ||= origin !== home;
     const headers =
       leftHome || request.credentialHeaders === undefined ? baseHeaders : { ...baseHeaders, ...request.credentialHeaders };
     const response = await options.dispatcher.request({
-      origin: url.origin,
+      origin,
       path: url.pathname + url.search,
       method: method as Dispatcher.HttpMethod,
       headers,
@@ -125,6 +127,7 @@ export async function send(request: OutgoingRequest, options: SendOptions, stats
       if (stats.redirects > options.maxRedirects) throw new GatehouseFailure('too_many_redirects', 'redirect chain too long');
       const next = nextHop(url, response.headers.location);
       checkHop(next, destination, true);
+      visited ??= new Set<string>([url.href]);
       if (visited.has(next.href)) throw new GatehouseFailure('too_many_redirects', 'redirect loop');
       visited.add(next.href);
       // 303 always, and 301/302 after POST (as browsers do), continue as a body-less GET.

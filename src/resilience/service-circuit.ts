@@ -65,7 +65,10 @@ export class ServiceCircuit implements CallPolicy {
 
   async execute<T>(fn: (context: IDefaultPolicyContext) => PromiseLike<T> | T, signal: AbortSignal): Promise<T> {
     try {
-      // Calls arriving during a half-open probe wait for its verdict; never past their own signal.
+      // Closed: cockatiel runs `fn` at once and waits for nothing else, and `fn` ends on `signal`
+      // itself, so no race (and no abort listener) is needed. Calls arriving during a half-open
+      // probe wait for its verdict; never past their own signal.
+      if (this.#policy.state === CircuitState.Closed) return await this.#policy.execute(fn, signal);
       return await raceAbort(this.#policy.execute(fn, signal), signal);
     } catch (error) {
       if (error instanceof BrokenCircuitError) {
