@@ -68,19 +68,41 @@ export async function readBody(body: Readable, headers: ResponseHeaders, limits:
   return codings.length === 0 ? readPlain(body, maxBytes) : readDecoded(body, codings, maxBytes);
 }
 
-async function readPlain(body: Readable, maxBytes: number): Promise<BodyResult> {
-  const chunks: Buffer[] = [];
-  let wireBytes = 0;
-  // Leaving the loop by a throw destroys the stream (async iterator `return`).
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    wireBytes += chunk.length;
-    if (wireBytes > maxBytes) {
-      body.on('error', noop); // undici reports its own abort on destroy
-      throw new GatehouseFailure('too_large', `body over the ${maxBytes}-byte cap`);
-    }
-    chunks.push(chunk);
-  }
-  return { bytes: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, wireBytes), wireBytes };
+/**
+ * Collects an uncoded body with plain listeners: a `for await` loop costs an async iterator, a
+ * promise per chunk and end-of-stream machinery on every call, and this is the hot path.
+ */
+function readPlain(body: Readable, maxBytes: number): Promise<BodyResult> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let wireBytes = 0;
+    const stop = (): void => {
+      body.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      body.on('error', noop); // undici reports its own abort after destroy
+    };
+    const onData = (chunk: Buffer): void => {
+      wireBytes += chunk.length;
+      if (wireBytes <= maxBytes) {
+        chunks.push(chunk);
+        return;
+      }
+      stop();
+      body.destroy();
+      reject(new GatehouseFailure('too_large', `body over the ${maxBytes}-byte cap`));
+    };
+    const onEnd = (): void => {
+      stop();
+      resolve({ bytes: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, wireBytes), wireBytes });
+    };
+    const onError = (error: unknown): void => {
+      stop();
+      reject(error);
+    };
+    // Closed before its end: the connection broke mid-body.
+    const onClose = (): void => onError(Object.assign(new Error('body closed before its end'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    if (body.destroyed) return onClose();
+    body.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+  });
 }
 
 async function readDecoded(body: Readable, codings: readonly Coding[], maxBytes: number): Promise<BodyResult> {
