@@ -77,6 +77,23 @@ describe('OAuth2 client credentials against a real oidc-provider (RFC 6749 §4.4
     assert.equal(oauthServer.grants.get('client_credentials'), 2);
   });
 
+  it('a token already past expires_in when it arrives is never sent: fetched once more, then refused', async () => {
+    oauthServer.delayTokens(200);
+    // The first answer arrives after its 600 s have passed (by the provider's clock); the second does not.
+    const late = setTimeout(() => (fixture.clock.offset += 600_000), 100);
+    const token = bearer((await fixture.provider.apply(fixture.spec('crm'), signal)).headers);
+    clearTimeout(late);
+    assert.equal(oauthServer.grants.get('client_credentials'), 2);
+    assert.equal(await oauthServer.accepts(token), true);
+    // Every answer arrives expired: refused, after one more try.
+    fixture.clock.offset += 600_000;
+    const ticking = setInterval(() => (fixture.clock.offset += 600_000), 40);
+    const failure = await failureOf(fixture.provider.apply(fixture.spec('crm'), signal)).finally(() => clearInterval(ticking));
+    assert.equal(failure.kind, 'auth_required');
+    assert.match(failure.message, /expired/);
+    assert.equal(oauthServer.grants.get('client_credentials'), 4);
+  });
+
   it('shares one in-flight fetch among concurrent calls', async () => {
     oauthServer.delayTokens(150);
     const results = await Promise.all(Array.from({ length: 12 }, () => fixture.provider.apply(fixture.spec('crm'), signal)));
@@ -117,6 +134,10 @@ describe('OAuth2 client credentials against a real oidc-provider (RFC 6749 §4.4
     assert.equal((failure as unknown as Error).cause, undefined);
     assert.ok(!JSON.stringify(fixture.events).includes(SERVICE_CLIENT.clientSecret));
     assert.ok(fixture.events.some((e) => e.outcome === 'failed' && e.credential === 'crm'));
+    // An error code of the server's own choosing is not repeated either, only registered ones.
+    oauthServer.failTokens(1, 400, 'svc_secret_3f9a1c7e5b');
+    const custom = await failureOf(fixture.provider.apply(fixture.spec('crm'), signal));
+    assert.ok(!custom.message.includes('svc_secret') && /oauth_error/.test(custom.message), custom.message);
   });
 
   it('a token endpoint 503 is service_unavailable (retryable), not a credential problem', async () => {

@@ -100,6 +100,21 @@ describe('encryptedFileSecretStore (SR-03, DESIGN.md §5 "Durable stores")', () 
     await assert.rejects(encryptedFileSecretStore({ file: good, passphrase: PASSPHRASE }).get('x'), (e: unknown) => isSecretStoreError(e) && e.code === 'corrupt');
   });
 
+  it('refuses scrypt parameters above what it writes (N 2^18, r 8, p 1) at once, without deriving', async () => {
+    const file = join(dir, 'costly.enc');
+    await encryptedFileSecretStore({ file, passphrase: PASSPHRASE }).set('x', { token: 't' });
+    const original = await readFile(file, 'utf8');
+    // N=2^20, r=16, p=4 was accepted before: about 2 GiB and many seconds of scrypt per open.
+    for (const params of [{ N: 2 ** 20, r: 16, p: 4 }, { N: 2 ** 19 }, { r: 16 }, { p: 2 }]) {
+      const body = JSON.parse(original);
+      Object.assign(body.kdf, params);
+      await writeFile(file, JSON.stringify(body));
+      const started = performance.now();
+      await assert.rejects(encryptedFileSecretStore({ file, passphrase: PASSPHRASE }).get('x'), (e: unknown) => isSecretStoreError(e) && e.code === 'corrupt');
+      assert.ok(performance.now() - started < 250, `refused ${JSON.stringify(params)} only after deriving`);
+    }
+  });
+
   it('refuses payloads that are not objects of strings, and unsafe names', async () => {
     const store = encryptedFileSecretStore({ file: join(dir, 'args.enc'), passphrase: PASSPHRASE });
     await assert.rejects(store.set('x', { token: 1 } as never), /object of strings/);

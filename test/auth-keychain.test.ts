@@ -5,12 +5,13 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keychainSecretStore } from '../src/auth/keychain-store.ts';
 import { encryptedFileSecretStore } from '../src/auth/encrypted-file-store.ts';
-import { deleteKeychain } from '../src/auth/keychain-access.ts';
+import { deleteKeychain, readKeychain } from '../src/auth/keychain-access.ts';
+import { sealEntry } from '../src/auth/secret-envelope.ts';
 import { isSecretStoreError } from '../src/auth/secret-store-error.ts';
 
 const service = `gatehouse-test-${randomBytes(4).toString('hex')}`;
@@ -60,6 +61,37 @@ describe('keychainSecretStore against the real Secret Service (FR-03)', { skip }
       // Without its key the file cannot be read, and nothing wrong is returned.
       await deleteKeychain(service, 'encrypted-file-key');
       await assert.rejects(encryptedFileSecretStore({ file, keychainService: service }).get('x'), (e: unknown) => isSecretStoreError(e) && e.code === 'integrity_failure');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an entry moved between two files sharing the keychain key fails; a file from before file ids still works', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gatehouse-kc-'));
+    try {
+      const [one, two] = [join(dir, 'one.enc'), join(dir, 'two.enc')];
+      await encryptedFileSecretStore({ file: one, keychainService: service }).set('api', { token: 'token-of-file-one' });
+      await encryptedFileSecretStore({ file: two, keychainService: service }).set('api', { token: 'token-of-file-two' });
+      const [bodyOne, bodyTwo] = [JSON.parse(await readFile(one, 'utf8')), JSON.parse(await readFile(two, 'utf8'))];
+      assert.notEqual(bodyOne.kdf.fileId, bodyTwo.kdf.fileId);
+      bodyTwo.entries.api = bodyOne.entries.api;
+      await writeFile(two, JSON.stringify(bodyTwo));
+      const isIntegrityFailure = (e: unknown): boolean => isSecretStoreError(e) && e.code === 'integrity_failure';
+      await assert.rejects(encryptedFileSecretStore({ file: two, keychainService: service }).get('api'), isIntegrityFailure);
+      // Nor can a file borrow another's id: its own check no longer opens.
+      bodyTwo.kdf.fileId = bodyOne.kdf.fileId;
+      await writeFile(two, JSON.stringify(bodyTwo));
+      await assert.rejects(encryptedFileSecretStore({ file: two, keychainService: service }).get('api'), isIntegrityFailure);
+
+      // A file written before file ids (entries bound to their name only) is still read and written.
+      const master = Buffer.from((await readKeychain(service, 'encrypted-file-key'))!, 'base64');
+      const legacy = join(dir, 'legacy.enc');
+      const entries = { old: sealEntry(master, 'old', JSON.stringify({ token: 'legacy-token' })) };
+      await writeFile(legacy, JSON.stringify({ format: 'gatehouse-secrets', version: 1, kdf: { name: 'keychain' }, check: sealEntry(master, '\u0000check', 'gatehouse'), entries }));
+      const legacyStore = encryptedFileSecretStore({ file: legacy, keychainService: service });
+      assert.deepEqual(await legacyStore.get('old'), { token: 'legacy-token' });
+      await legacyStore.set('new', { token: 'new-token' });
+      assert.deepEqual(await encryptedFileSecretStore({ file: legacy, keychainService: service }).get('new'), { token: 'new-token' });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -63,6 +63,17 @@ describe('gatehouse secrets (CLI, FR-03)', () => {
     assert.equal(cli(['set', 'x', '--type', 'nope'], 'v').status, 1);
   });
 
+  it('set refuses extra arguments and unknown options without printing them, and stores nothing', async () => {
+    const secret = 'argv-secret-4711';
+    for (const args of [['set', 'leak', secret], ['set', 'leak', '--type', 'apiKey', secret], ['set', 'leak', `--value=${secret}`], ['set', `--value=${secret}`, 'leak'], ['set', 'leak', `--type=${secret}`]]) {
+      const run = cli(args, 'from-stdin');
+      assert.equal(run.status, 1, args.join(' '));
+      assert.ok(!run.stdout.includes(secret) && !run.stderr.includes(secret), `echoed by: ${args.join(' ')}`);
+    }
+    assert.match(cli(['set', 'leak', secret]).stderr, /takes only the credential name/);
+    assert.ok(!cli(['list']).stdout.includes('leak'));
+  });
+
   it('delete removes a name', () => {
     assert.equal(cli(['delete', 'weather-key']).status, 0);
     assert.deepEqual(cli(['list']).stdout.trim().split('\n'), ['crm']);

@@ -1,7 +1,11 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { createCredentialProvider } from '../src/auth/credential-provider.ts';
+import { memorySecretStore } from '../src/auth/memory-store.ts';
+import type { SecretStore } from '../src/auth/secret-store.ts';
 import { isFailure } from '../src/errors.ts';
+import { loadPolicy } from '../src/policy/load.ts';
 import { makeTestPki } from './support/certs.ts';
 import { NATIVE_CLIENT_ID, browse, startOAuthServer, type OAuthServer } from './support/oauth-server.ts';
 import { startProviderFixture, type ProviderFixture } from './support/oauth-fixture.ts';
@@ -16,6 +20,13 @@ async function failureOf(promise: Promise<unknown>): Promise<{ kind: string; rea
     return error;
   }
   assert.fail('expected a failure');
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let waited = 0; !condition(); waited += 10) {
+    assert.ok(waited < 5000, 'condition not reached');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 function portRefuses(port: number): Promise<boolean> {
@@ -38,10 +49,16 @@ describe('sign-in with authorization code + PKCE against a real oidc-provider (R
   beforeEach(async () => {
     await fixture?.close();
     oauthServer.grants.clear();
+    oauthServer.delayTokens(0);
+    oauthServer.failTokens(0, 400, 'invalid_grant');
     fixture = await startProviderFixture({
       crm: { type: 'oauth2AuthorizationCode', issuer: oauthServer.issuer, clientId: NATIVE_CLIENT_ID, scopes: ['openid', 'offline_access'], privateRanges: ['127.0.0.0/8'] },
+      // Without offline_access the server issues no refresh token.
+      online: { type: 'oauth2AuthorizationCode', issuer: oauthServer.issuer, clientId: NATIVE_CLIENT_ID, scopes: ['openid'], privateRanges: ['127.0.0.0/8'] },
     });
   });
+  const signIn = (name = 'crm'): Promise<void> => fixture.provider.signIn(name, { openUrl: async (url) => void (await browse(url, caPem)) });
+  const bearerOf = async (name = 'crm'): Promise<string> => (await fixture.provider.apply(fixture.spec(name), signal)).headers.authorization!;
   after(async () => {
     await fixture.close();
     await oauthServer.close();
@@ -163,5 +180,91 @@ describe('sign-in with authorization code + PKCE against a real oidc-provider (R
   it('refuses sign-in for a credential that is not oauth2AuthorizationCode', async () => {
     await assert.rejects(fixture.provider.signIn('nope', { openUrl: () => undefined }), /not an oauth2AuthorizationCode/);
     await assert.rejects(fixture.provider.signOut('nope'), /not an oauth2AuthorizationCode/);
+  });
+
+  it('sign-out during a refresh stays signed out: the refresh stores and caches nothing', async () => {
+    await signIn();
+    fixture.clock.offset = 300_000;
+    oauthServer.delayTokens(300, 'refresh_token');
+    const inFlight = failureOf(fixture.provider.apply(fixture.spec('crm'), signal));
+    await until(() => oauthServer.grants.get('refresh_token') === 1);
+    await fixture.provider.signOut('crm');
+    assert.equal((await inFlight).kind, 'auth_required');
+    assert.deepEqual(fixture.provider.authStatus('crm'), { signedIn: false });
+    assert.equal(await fixture.secrets.get('crm'), undefined);
+    assert.equal((await failureOf(fixture.provider.apply(fixture.spec('crm'), signal))).kind, 'auth_required');
+    assert.equal(oauthServer.grants.get('refresh_token'), 1);
+  });
+
+  it('a sign-in completing during a refresh wins: the refresh of the previous grant is discarded', async () => {
+    await signIn();
+    const previous = (await fixture.secrets.get('crm')) as { refreshToken: string };
+    fixture.clock.offset = 300_000;
+    oauthServer.delayTokens(400, 'refresh_token');
+    const background = failureOf(fixture.provider.apply(fixture.spec('crm'), signal));
+    await until(() => oauthServer.grants.get('refresh_token') === 1);
+    await signIn();
+    const current = (await fixture.secrets.get('crm')) as { refreshToken: string };
+    assert.notEqual(current.refreshToken, previous.refreshToken);
+    const token = await bearerOf();
+    assert.equal((await background).kind, 'auth_required');
+    assert.deepEqual(await fixture.secrets.get('crm'), current);
+    assert.equal(await bearerOf(), token);
+    // The token sent belongs to the new sign-in's grant.
+    const grantOf = (found: unknown): unknown => (found as { grantId?: string } | undefined)?.grantId;
+    const access = grantOf(await oauthServer.provider.AccessToken.find(token.slice(7)));
+    assert.ok(access !== undefined);
+    assert.equal(access, grantOf(await oauthServer.provider.RefreshToken.find(current.refreshToken)));
+    assert.equal(oauthServer.grants.get('refresh_token'), 1);
+  });
+
+  it('an invalid_grant from a refresh older than a new sign-in leaves the new refresh token alone', async () => {
+    await signIn();
+    fixture.clock.offset = 300_000;
+    oauthServer.delayTokens(400, 'refresh_token');
+    oauthServer.failTokens(1, 400, 'invalid_grant');
+    const old = failureOf(fixture.provider.apply(fixture.spec('crm'), signal));
+    await until(() => oauthServer.grants.get('refresh_token') === 1);
+    await signIn();
+    const current = (await fixture.secrets.get('crm')) as { refreshToken?: string } | undefined;
+    assert.equal(typeof current?.refreshToken, 'string');
+    assert.equal((await old).kind, 'auth_required');
+    assert.deepEqual(await fixture.secrets.get('crm'), current);
+    assert.equal(fixture.provider.authStatus('crm').signedIn, true);
+    fixture.clock.offset = 600_000;
+    assert.equal(await oauthServer.accepts((await bearerOf()).slice(7)), true);
+  });
+
+  it('a sign-in without a refresh token replaces the stored one: the previous grant is never used again', async () => {
+    await signIn();
+    await fixture.secrets.set('online', (await fixture.secrets.get('crm'))!); // a real grant of a previous user
+    await signIn('online');
+    assert.equal(await fixture.secrets.get('online'), undefined);
+    assert.equal(fixture.provider.authStatus('online').signedIn, true);
+    assert.equal(await oauthServer.accepts((await bearerOf('online')).slice(7)), true);
+    fixture.clock.offset = 300_000;
+    assert.equal((await failureOf(fixture.provider.apply(fixture.spec('online'), signal))).kind, 'auth_required');
+    assert.deepEqual(fixture.provider.authStatus('online'), { signedIn: false });
+    assert.equal(oauthServer.grants.get('refresh_token') ?? 0, 0);
+  });
+
+  it('a sign-out right after startup is not undone by the startup read of the store', async () => {
+    const stored = memorySecretStore({ crm: { refreshToken: 'left-by-an-earlier-run' } });
+    // Reads at once, answers late: the sign-out happens while the startup read is on its way.
+    const slow: SecretStore = {
+      ...stored,
+      async get(name) {
+        const value = await stored.get(name);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return value;
+      },
+    };
+    const policy = await loadPolicy({ version: 1, credentials: { crm: { type: 'oauth2AuthorizationCode', issuer: oauthServer.issuer, clientId: NATIVE_CLIENT_ID } }, services: {} });
+    const provider = createCredentialProvider({ policy, secrets: slow });
+    await provider.signOut('crm');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(provider.authStatus('crm'), { signedIn: false });
+    assert.equal(await stored.get('crm'), undefined);
+    await provider.close();
   });
 });

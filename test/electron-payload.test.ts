@@ -201,6 +201,38 @@ describe('electron bridge payloads: prototype tricks', () => {
     assert.equal(checkCallMessage(proxy).ok, true, 'a proxy is read through descriptors only');
   });
 
+  it('a Proxy whose traps throw is a malformed_payload refusal, and what it threw is never repeated', async () => {
+    const thrower = (): never => {
+      throw new Error('trap-secret-1234');
+    };
+    const messages = [
+      new Proxy({}, { ownKeys: thrower }),
+      new Proxy({ operation: 'a.b' }, { getOwnPropertyDescriptor: thrower }),
+      new Proxy({}, { getPrototypeOf: thrower }),
+      { operation: 'a.b', params: new Proxy({ a: 1 }, { getOwnPropertyDescriptor: thrower }) },
+      { operation: 'a.b', params: { list: [new Proxy({}, { ownKeys: thrower })] } },
+      { operation: 'a.b', options: new Proxy({}, { ownKeys: thrower }) },
+    ];
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    messages.push({ operation: 'a.b', params: revoked.proxy });
+    for (const message of messages) {
+      const check = checkCallMessage(message);
+      assert.equal(check.ok, false);
+      assert.ok(!check.ok && check.reason === 'malformed_payload');
+      assert.ok(!JSON.stringify(check).includes('trap-secret'));
+    }
+    // Through the bridge (a handler given the object as is, as a direct invoke would): an envelope.
+    let handler: ((event: unknown, message: unknown) => Promise<Envelope>) | undefined;
+    const gateway = fakeGateway();
+    const ipcMain = { handle: (_channel: string, h: typeof handler) => void (handler = h), removeHandler: () => undefined };
+    const bridge = exposeGateway(gateway, { ipcMain: ipcMain as never, onDenied: () => undefined });
+    const win = new StandInWebContents('app://main/index.html');
+    bridge.allow(win, { role: 'renderer', origins: ['app://main'] });
+    const result = await assertInvalid(handler!({ sender: win, senderFrame: win.mainFrame }, messages[0]), gateway);
+    assert.ok(!JSON.stringify(result).includes('trap-secret'));
+  });
+
   it('symbol keys do not survive the clone; null-prototype objects are accepted as plain data', async () => {
     const { send, gateway } = setup();
     const params = Object.assign(Object.create(null) as object, { city: 'Oslo' });

@@ -1,6 +1,7 @@
 /**
  * A secret store in one encrypted file: AES-256-GCM per secret (see secret-envelope.ts), the
- * master key derived from a passphrase with scrypt or kept in the OS keychain. The file (mode
+ * master key derived from a passphrase with scrypt or kept in the OS keychain (one key per
+ * keychain service, so each such file has a random id bound into its entries). The file (mode
  * 0600) is replaced atomically on every change, so a kill never corrupts it or loses a `set()`
  * that resolved. It is read again on every `get`, so a value rotated by another process (the
  * CLI) is used by the next call. One process should write a given file at a time.
@@ -35,7 +36,12 @@ export interface EncryptedFileSecretStore extends SecretStore {
   readonly file: string;
 }
 
-type Kdf = { name: 'scrypt'; salt: string; N: number; r: number; p: number } | { name: 'keychain' };
+/**
+ * How the master key is found. A keychain key is shared by every file using the same service:
+ * `fileId` (random, bound into the AAD of the check and of every entry) keeps an entry of one such
+ * file from being accepted in another. Files written before it have none and are still read.
+ */
+type Kdf = { name: 'scrypt'; salt: string; N: number; r: number; p: number } | { name: 'keychain'; fileId?: string };
 
 interface FileContents {
   kdf: Kdf;
@@ -48,6 +54,11 @@ const FORMAT = 'gatehouse-secrets';
 const CHECK_NAME = '\u0000check';
 const CHECK_TEXT = 'gatehouse';
 const KEY_ACCOUNT = 'encrypted-file-key';
+const FILE_ID = /^[A-Za-z0-9_-]{22}$/;
+
+function fileIdOf(kdf: Kdf): string | undefined {
+  return kdf.name === 'keychain' ? kdf.fileId : undefined;
+}
 
 /**
  * Creates a store in an encrypted file.
@@ -105,7 +116,7 @@ export function encryptedFileSecretStore(options: EncryptedFileStoreOptions): En
     let key = keys.get(id);
     if (key === undefined) {
       key = deriveMaster(contents.kdf, create).then((master) => {
-        if (openEntry(master, CHECK_NAME, contents.check, `${where} (key check)`) !== CHECK_TEXT) {
+        if (openEntry(master, CHECK_NAME, contents.check, `${where} (key check)`, fileIdOf(contents.kdf)) !== CHECK_TEXT) {
           throw new SecretStoreError('integrity_failure', `${where}: wrong key or passphrase`);
         }
         return master;
@@ -117,9 +128,12 @@ export function encryptedFileSecretStore(options: EncryptedFileStoreOptions): En
   }
 
   async function fresh(): Promise<{ contents: FileContents; master: Buffer }> {
-    const kdf: Kdf = passphrase !== undefined ? { name: 'scrypt', salt: randomBytes(16).toString('base64'), ...DEFAULT_SCRYPT } : { name: 'keychain' };
+    const kdf: Kdf =
+      passphrase !== undefined
+        ? { name: 'scrypt', salt: randomBytes(16).toString('base64'), ...DEFAULT_SCRYPT }
+        : { name: 'keychain', fileId: randomBytes(16).toString('base64url') };
     const master = await deriveMaster(kdf, true);
-    const contents = { kdf, check: sealEntry(master, CHECK_NAME, CHECK_TEXT), entries: new Map() };
+    const contents = { kdf, check: sealEntry(master, CHECK_NAME, CHECK_TEXT, fileIdOf(kdf)), entries: new Map() };
     keys.set(JSON.stringify(kdf), Promise.resolve(master));
     return { contents, master };
   }
@@ -138,7 +152,7 @@ export function encryptedFileSecretStore(options: EncryptedFileStoreOptions): En
       if (contents === undefined) return undefined;
       const master = await masterFor(contents, false);
       const entry = contents.entries.get(name);
-      return entry === undefined ? undefined : decodePayload(openEntry(master, name, entry, `${where}, secret '${name}'`), name);
+      return entry === undefined ? undefined : decodePayload(openEntry(master, name, entry, `${where}, secret '${name}'`, fileIdOf(contents.kdf)), name);
     },
     async set(name: string, payload: CredentialPayload): Promise<void> {
       checkSecretName(name);
@@ -146,7 +160,7 @@ export function encryptedFileSecretStore(options: EncryptedFileStoreOptions): En
       return serial(async () => {
         const existing = await read();
         const { contents, master } = existing === undefined ? await fresh() : { contents: existing, master: await masterFor(existing, false) };
-        contents.entries.set(name, sealEntry(master, name, text));
+        contents.entries.set(name, sealEntry(master, name, text, fileIdOf(contents.kdf)));
         await write(contents);
       });
     },
@@ -180,7 +194,9 @@ function parseFile(text: string, where: string): FileContents {
   }
   const kdf = body.kdf as Kdf | undefined;
   const entries = body.entries;
-  const kdfOk = kdf?.name === 'keychain' || (kdf?.name === 'scrypt' && typeof kdf.salt === 'string');
+  const kdfOk =
+    (kdf?.name === 'keychain' && (kdf.fileId === undefined || (typeof kdf.fileId === 'string' && FILE_ID.test(kdf.fileId)))) ||
+    (kdf?.name === 'scrypt' && typeof kdf.salt === 'string');
   if (!kdfOk || typeof entries !== 'object' || entries === null || Array.isArray(entries)) {
     throw new SecretStoreError('corrupt', `${where} has a malformed header`);
   }

@@ -8,14 +8,24 @@
 import * as oauth from 'oauth4webapi';
 import { GatehouseFailure, classifyError, isFailure, statusFailure } from '../errors.ts';
 
-// RFC 6749 §5.2: error codes are %x20-21 / %x23-5B / %x5D-7E; we only repeat short snake_case ones.
-const SAFE_CODE = /^[a-z][a-z0-9_]{0,40}$/;
+// Only registered codes are repeated: any other string is the server's choice and could carry
+// what it was sent. RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, OpenID Connect Core §3.1.2.6.
+const REGISTERED_CODES: ReadonlySet<string> = new Set([
+  'invalid_request', 'unauthorized_client', 'access_denied', 'unsupported_response_type', 'invalid_scope',
+  'server_error', 'temporarily_unavailable', 'invalid_client', 'invalid_grant', 'unsupported_grant_type',
+  'invalid_token', 'insufficient_scope',
+  'interaction_required', 'login_required', 'account_selection_required', 'consent_required',
+]);
 
-/** An OAuth error code safe to log, e.g. `invalid_grant`, else undefined. */
+/**
+ * The OAuth error code of a failed exchange, safe to log: a registered code such as
+ * `invalid_grant`, `oauth_error` for any other code, undefined when there is none.
+ */
 export function oauthErrorCode(error: unknown): string | undefined {
   let code = (error as { error?: unknown } | null)?.error;
   if (error instanceof oauth.WWWAuthenticateChallengeError) code = error.cause[0]?.parameters.error;
-  return typeof code === 'string' && SAFE_CODE.test(code) ? code : undefined;
+  if (typeof code !== 'string') return undefined;
+  return REGISTERED_CODES.has(code) ? code : 'oauth_error';
 }
 
 /** The HTTP status of the answer an oauth4webapi processing error is about, if any. */

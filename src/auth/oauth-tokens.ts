@@ -1,7 +1,12 @@
 /**
  * OAuth access tokens of both grant types, per credential: cached in memory until shortly before
- * expiry, one exchange in flight per credential, every request through the credential's own
- * egress rules; the signed-in state of user credentials.
+ * expiry, never handed out past `expires_in`, one exchange in flight per credential, every request
+ * through the credential's own egress rules; the signed-in state of user credentials.
+ *
+ * Sign-in and sign-out start a new generation of a user credential (see {@link TokenCache}): a
+ * refresh that began before one of them settles without storing, caching or returning anything,
+ * so it can neither undo a sign-out nor bring back the previous user. Each credential's store
+ * reads and writes run one at a time, in the order they were asked for.
  * @see RFC 6749, RFC 8252, DESIGN.md §5 "Token endpoints", "OAuth details"
  * @internal
  */
@@ -11,11 +16,12 @@ import type { CredentialSpec } from '../policy/compiled.ts';
 import { clientCredentialsOf, clientFingerprint, fetchClientCredentialsToken, bearerToken } from './client-credentials.ts';
 import type { CredentialUse } from './credential-headers.ts';
 import { publishCredentialEvent } from './credential-events.ts';
+import { KeyedQueue } from './keyed-queue.ts';
 import { createOAuthFetch, type OAuthFetch, type OAuthNetwork } from './oauth-fetch.ts';
 import { authorizationServerFor } from './oauth-metadata.ts';
 import type { CredentialPayload, SecretStore } from './secret-store.ts';
 import { refreshWithToken, revokedGrants, runSignIn } from './sign-in.ts';
-import { TokenCache, isFresh, type CachedToken } from './token-cache.ts';
+import { TokenCache, isFresh, isUnexpired, type CachedToken } from './token-cache.ts';
 import { raceAbort } from '../resilience/abortable.ts';
 
 type OAuthSpec = Extract<CredentialSpec, { type: 'oauth2ClientCredentials' | 'oauth2AuthorizationCode' }>;
@@ -39,6 +45,8 @@ export class OAuthTokens {
   readonly #servers = new Map<string, Promise<oauth.AuthorizationServer>>();
   /** User credentials known to hold a refresh token in the store. */
   readonly #signedIn = new Set<string>();
+  /** Each credential's store reads and writes, one at a time. */
+  readonly #storeQueue = new KeyedQueue();
 
   constructor(options: OAuthTokensOptions) {
     this.#options = options;
@@ -53,14 +61,14 @@ export class OAuthTokens {
       const fingerprint = clientFingerprint(client.clientId, client.clientSecret);
       const cached = this.#cache.fresh(spec.name, fingerprint);
       if (cached !== undefined) return { token: cached.accessToken, use: 'cached' };
-      const fetched = await this.#exchange(spec, 'fetched', signal, (exchangeSignal) =>
+      const fetched = await this.#unexpiredToken(spec, 'fetched', signal, (exchangeSignal) =>
         fetchClientCredentialsToken(spec, client, this.#fetchFor(spec), exchangeSignal, () => this.#cache.now()),
       );
       return { token: fetched.accessToken, use: 'fetched' };
     }
     const cached = this.#cache.fresh(spec.name);
     if (cached !== undefined) return { token: cached.accessToken, use: 'cached' };
-    const refreshed = await this.#exchange(spec, 'refreshed', signal, (exchangeSignal) => this.#refresh(spec, exchangeSignal));
+    const refreshed = await this.#unexpiredToken(spec, 'refreshed', signal, (exchangeSignal) => this.#refresh(spec, exchangeSignal));
     return { token: refreshed.accessToken, use: 'refreshed' };
   }
 
@@ -71,7 +79,11 @@ export class OAuthTokens {
     return true;
   }
 
-  /** Interactive sign-in; stores the refresh token under the credential's name. */
+  /**
+   * Interactive sign-in. Its token replaces whatever was cached or being refreshed, and its grant
+   * replaces the stored one: the refresh token under the credential's name, or no entry at all
+   * when the answer has none (the previous user's refresh token must not outlive this sign-in).
+   */
   async signIn(spec: UserSpec, openUrl: (url: string) => void | Promise<void>, signal: AbortSignal): Promise<void> {
     const started = performance.now();
     try {
@@ -79,12 +91,25 @@ export class OAuthTokens {
       const requestedAt = this.#cache.now();
       const answer = await runSignIn({ spec, server, fetch: this.#fetchFor(spec), openUrl, signal });
       const token = bearerToken(spec.name, answer, requestedAt, USER_FINGERPRINT);
-      if (answer.refresh_token !== undefined) {
-        await this.#options.secrets.set(spec.name, { refreshToken: answer.refresh_token });
-        this.#signedIn.add(spec.name);
+      const refreshToken = answer.refresh_token;
+      const generation = this.#cache.set(spec.name, token);
+      if (refreshToken === undefined) this.#signedIn.delete(spec.name);
+      else this.#signedIn.add(spec.name);
+      const current = (): boolean => this.#cache.generation(spec.name) === generation;
+      try {
+        await this.#storeQueue.run(spec.name, async () => {
+          if (!current()) return; // signed out or in again since: that one's write comes next
+          if (refreshToken === undefined) await this.#options.secrets.delete(spec.name);
+          else await this.#options.secrets.set(spec.name, { refreshToken });
+        });
+      } catch (error) {
+        if (current()) {
+          this.#cache.forget(spec.name);
+          this.#signedIn.delete(spec.name);
+          await this.#storeQueue.run(spec.name, () => this.#options.secrets.delete(spec.name)).catch(() => undefined);
+        }
+        throw error;
       }
-      this.#cache.drop(spec.name);
-      await this.#cache.obtain(spec.name, async () => token);
       publishCredentialEvent({ credential: spec.name, type: spec.type, outcome: 'signed_in', source: 'token_endpoint', durationMs: elapsed(started) });
     } catch (error) {
       publishCredentialEvent({ credential: spec.name, type: spec.type, outcome: 'failed', reason: reasonOf(error) });
@@ -94,9 +119,9 @@ export class OAuthTokens {
 
   /** Forgets the user's tokens, in memory and in the store. */
   async signOut(spec: UserSpec): Promise<void> {
-    this.#cache.drop(spec.name);
+    this.#cache.forget(spec.name);
     this.#signedIn.delete(spec.name);
-    await this.#options.secrets.delete(spec.name);
+    await this.#storeQueue.run(spec.name, () => this.#options.secrets.delete(spec.name));
     publishCredentialEvent({ credential: spec.name, type: spec.type, outcome: 'signed_out', source: 'store' });
   }
 
@@ -110,8 +135,12 @@ export class OAuthTokens {
 
   /** Learns from the store whether a user credential holds a refresh token (for `status`). */
   async loadSignedIn(spec: UserSpec): Promise<void> {
-    const payload = (await this.#options.secrets.get(spec.name)) as { refreshToken?: unknown } | undefined;
-    if (typeof payload?.refreshToken === 'string') this.#signedIn.add(spec.name);
+    const generation = this.#cache.generation(spec.name);
+    await this.#storeQueue.run(spec.name, async () => {
+      const payload = (await this.#options.secrets.get(spec.name)) as { refreshToken?: unknown } | undefined;
+      // A sign-in or sign-out since startup knows better than what was read.
+      if (this.#cache.generation(spec.name) === generation && typeof payload?.refreshToken === 'string') this.#signedIn.add(spec.name);
+    });
   }
 
   async close(): Promise<void> {
@@ -119,29 +148,56 @@ export class OAuthTokens {
   }
 
   async #refresh(spec: UserSpec, signal: AbortSignal): Promise<CachedToken> {
-    const payload = (await this.#readStore(spec)) as { refreshToken?: unknown } | undefined;
-    const refreshToken = payload?.refreshToken;
-    if (typeof refreshToken !== 'string' || refreshToken === '') {
-      this.#signedIn.delete(spec.name);
-      throw new GatehouseFailure('missing_credential', `credential '${spec.name}' needs the user to sign in`);
-    }
-    this.#signedIn.add(spec.name);
-    const server = await this.#serverFor(spec, signal);
-    const requestedAt = this.#cache.now();
-    try {
-      const answer = await refreshWithToken(spec, server, refreshToken, this.#fetchFor(spec), signal);
-      // A rotated refresh token replaces the old one (RFC 6749 §6, OAuth 2.1 §4.3.1).
-      if (answer.refresh_token !== undefined && answer.refresh_token !== refreshToken) {
-        await this.#options.secrets.set(spec.name, { refreshToken: answer.refresh_token });
+    const generation = this.#cache.generation(spec.name);
+    const current = (): boolean => this.#cache.generation(spec.name) === generation;
+    const refreshToken = await this.#storeQueue.run(spec.name, async () => {
+      const payload = (await this.#readStore(spec)) as { refreshToken?: unknown } | undefined;
+      if (!current()) throw superseded(spec);
+      const stored = payload?.refreshToken;
+      if (typeof stored !== 'string' || stored === '') {
+        this.#signedIn.delete(spec.name);
+        throw new GatehouseFailure('missing_credential', `credential '${spec.name}' needs the user to sign in`);
       }
-      return bearerToken(spec.name, answer, requestedAt, USER_FINGERPRINT);
+      this.#signedIn.add(spec.name);
+      return stored;
+    });
+    const server = await this.#serverFor(spec, signal);
+    if (!current()) throw superseded(spec);
+    const requestedAt = this.#cache.now();
+    let answer: oauth.TokenEndpointResponse;
+    try {
+      answer = await refreshWithToken(spec, server, refreshToken, this.#fetchFor(spec), signal);
     } catch (error) {
       if (typeof error === 'object' && error !== null && revokedGrants.has(error)) {
-        // The grant is dead: forget it so status says signed out and the next call asks to sign in.
-        this.#signedIn.delete(spec.name);
-        await this.#options.secrets.delete(spec.name).catch(() => undefined);
+        // The grant is dead: forget it so status says signed out and the next call asks to sign
+        // in — unless a newer sign-in (or sign-out) owns the entry by now.
+        await this.#storeQueue.run(spec.name, async () => {
+          if (!current()) return;
+          this.#signedIn.delete(spec.name);
+          await this.#options.secrets.delete(spec.name);
+        }).catch(() => undefined);
       }
-      throw error;
+      throw current() ? error : superseded(spec);
+    }
+    await this.#storeQueue.run(spec.name, async () => {
+      if (!current()) throw superseded(spec);
+      // A rotated refresh token replaces the old one (RFC 6749 §6, OAuth 2.1 §4.3.1).
+      const rotated = answer.refresh_token;
+      if (rotated !== undefined && rotated !== refreshToken) await this.#options.secrets.set(spec.name, { refreshToken: rotated });
+    });
+    return bearerToken(spec.name, answer, requestedAt, USER_FINGERPRINT);
+  }
+
+  /**
+   * An exchange whose token is not already past `expires_in` when it arrives (a slow answer): one
+   * more exchange if it is, then a refusal — such a token is never sent.
+   * @see DESIGN.md §5 "OAuth details"
+   */
+  async #unexpiredToken(spec: OAuthSpec, outcome: 'fetched' | 'refreshed', signal: AbortSignal, run: (signal: AbortSignal) => Promise<CachedToken>): Promise<CachedToken> {
+    for (let attempt = 1; ; attempt++) {
+      const token = await this.#exchange(spec, outcome, signal, run);
+      if (isUnexpired(token, this.#cache.now())) return token;
+      if (attempt === 2) throw new GatehouseFailure('missing_credential', `the token for '${spec.name}' had expired by the time it arrived`);
     }
   }
 
@@ -190,6 +246,11 @@ export class OAuthTokens {
       throw new GatehouseFailure('missing_credential', `secret store failed for '${spec.name}'`, { cause });
     }
   }
+}
+
+/** A refresh overtaken by a sign-in or sign-out of the same credential. */
+function superseded(spec: UserSpec): GatehouseFailure {
+  return new GatehouseFailure('missing_credential', `credential '${spec.name}' was signed out or in again during its token refresh`);
 }
 
 function elapsed(started: number): number {

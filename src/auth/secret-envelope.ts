@@ -1,7 +1,8 @@
 /**
  * The encryption of one stored secret: AES-256-GCM under a key of its own, derived with HKDF
- * from a master key and a random salt, with the secret's name bound as additional authenticated
- * data — so a ciphertext moved to another name, a flipped bit or the wrong master key fails
+ * from a master key and a random salt, with the secret's name (and, where a master key is shared
+ * by several files, the file's random id) bound as additional authenticated data — so a
+ * ciphertext moved to another name or file, a flipped bit or the wrong master key fails
  * authentication instead of yielding a wrong value.
  * @see DESIGN.md §5 "Durable stores", FIELD-NOTES "Credentials and storage"
  * @internal
@@ -27,9 +28,11 @@ export interface ScryptParams {
 
 /** N = 2^17, r = 8 (128 MiB, about 0.3-0.7 s on a laptop core). */
 export const DEFAULT_SCRYPT: Readonly<ScryptParams> = Object.freeze({ N: 2 ** 17, r: 8, p: 1 });
-// Bounds on parameters read from a file: a doctored header must not make us allocate gigabytes.
-const MAX_SCRYPT_N = 2 ** 20;
-const MAX_SCRYPT_R = 16;
+// Bounds on parameters read from a file: one step above what we write (256 MiB, about 1 s), so a
+// doctored header fails at once instead of making us allocate gigabytes or spin for seconds.
+const MAX_SCRYPT_N = 2 ** 18;
+const MAX_SCRYPT_R = 8;
+const MAX_SCRYPT_P = 1;
 
 const INFO = Buffer.from('gatehouse/secret/v1');
 const KEY_BYTES = 32;
@@ -38,17 +41,22 @@ function entryKey(master: Buffer, salt: Buffer): Buffer {
   return Buffer.from(hkdfSync('sha256', master, salt, INFO, KEY_BYTES));
 }
 
-function aad(name: string): Buffer {
-  // Names never hold control characters, so the NUL keeps every name's AAD distinct from others.
-  return Buffer.from(`gatehouse/secret/v1\u0000${name}`, 'utf8');
+function aad(name: string, fileId: string | undefined): Buffer {
+  // Names and file ids never hold control characters, so the NULs keep every (file, name) AAD
+  // distinct from the others, and from the AAD of files written before file ids (one NUL).
+  const scope = fileId === undefined ? '' : `${fileId}\u0000`;
+  return Buffer.from(`gatehouse/secret/v1\u0000${scope}${name}`, 'utf8');
 }
 
-/** Encrypts `plaintext` for `name`. */
-export function sealEntry(master: Buffer, name: string, plaintext: string): SealedEntry {
+/**
+ * Encrypts `plaintext` for `name`.
+ * @param fileId the file's random id, when its master key may be shared with other files.
+ */
+export function sealEntry(master: Buffer, name: string, plaintext: string, fileId?: string): SealedEntry {
   const salt = randomBytes(16);
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', entryKey(master, salt), iv);
-  cipher.setAAD(aad(name));
+  cipher.setAAD(aad(name, fileId));
   const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   return { s: salt.toString('base64'), iv: iv.toString('base64'), ct: ct.toString('base64'), tag: cipher.getAuthTag().toString('base64') };
 }
@@ -57,11 +65,11 @@ export function sealEntry(master: Buffer, name: string, plaintext: string): Seal
  * Decrypts and authenticates an entry.
  * @throws SecretStoreError `integrity_failure` on any mismatch (tampering, wrong name or key).
  */
-export function openEntry(master: Buffer, name: string, entry: unknown, where: string): string {
+export function openEntry(master: Buffer, name: string, entry: unknown, where: string, fileId?: string): string {
   const fields = parseEntry(entry, where);
   try {
     const decipher = createDecipheriv('aes-256-gcm', entryKey(master, fields.s), fields.iv, { authTagLength: 16 });
-    decipher.setAAD(aad(name));
+    decipher.setAAD(aad(name, fileId));
     decipher.setAuthTag(fields.tag);
     return Buffer.concat([decipher.update(fields.ct), decipher.final()]).toString('utf8');
   } catch (cause) {
@@ -89,7 +97,7 @@ export function checkScryptParams(value: unknown, where: string): ScryptParams {
   const ok =
     Number.isInteger(N) && Number.isInteger(r) && Number.isInteger(p) &&
     (N as number) >= 2 ** 14 && (N as number) <= MAX_SCRYPT_N && ((N as number) & ((N as number) - 1)) === 0 &&
-    (r as number) >= 1 && (r as number) <= MAX_SCRYPT_R && (p as number) >= 1 && (p as number) <= 4;
+    (r as number) >= 1 && (r as number) <= MAX_SCRYPT_R && (p as number) >= 1 && (p as number) <= MAX_SCRYPT_P;
   if (!ok) throw new SecretStoreError('corrupt', `${where} has unusable key derivation parameters`);
   return { N: N as number, r: r as number, p: p as number };
 }

@@ -29,15 +29,25 @@ export function tokenFrom(accessToken: string, expiresIn: number | undefined, re
   return { accessToken, expiresAt, renewAt: expiresAt - renewalMargin(lifetimeMs), fingerprint };
 }
 
+/** Whether `token` is not yet past `expires_in` at `now` (a token without a lifetime is, once). */
+export function isUnexpired(token: CachedToken, now: number): boolean {
+  return token.expiresAt === undefined || now < token.expiresAt;
+}
+
 /** Whether `token` may still be sent at `now`. A token without a known lifetime is never reused. */
 export function isFresh(token: CachedToken, now: number): boolean {
   return token.renewAt !== undefined && now < token.renewAt;
 }
 
-/** The token cache with single-flight fetching. */
+/**
+ * The token cache with single-flight fetching. Each name has a generation, advanced by
+ * {@link TokenCache.forget} and {@link TokenCache.set}: a fetch that was started under an older
+ * generation is no longer shared and its result is never cached.
+ */
 export class TokenCache {
   readonly #tokens = new Map<string, CachedToken>();
   readonly #inFlight = new Map<string, Promise<CachedToken>>();
+  readonly #generations = new Map<string, number>();
   readonly #now: () => number;
 
   constructor(now: () => number = Date.now) {
@@ -57,29 +67,62 @@ export class TokenCache {
     return this.#tokens.get(name);
   }
 
-  /**
-   * Runs `fetchToken` unless a fetch for `name` is already in flight, in which case its result is
-   * shared. The result is cached when it has a lifetime.
-   */
-  obtain(name: string, fetchToken: () => Promise<CachedToken>): Promise<CachedToken> {
-    let pending = this.#inFlight.get(name);
-    if (pending === undefined) {
-      pending = fetchToken().then((token) => {
-        if (token.expiresAt !== undefined) this.#tokens.set(name, token);
-        return token;
-      });
-      const settled = pending.finally(() => {
-        if (this.#inFlight.get(name) === pending) this.#inFlight.delete(name);
-      });
-      settled.catch(() => undefined);
-      this.#inFlight.set(name, pending);
-    }
-    return pending;
+  /** The current generation of `name` (0 until it is first forgotten or set). */
+  generation(name: string): number {
+    return this.#generations.get(name) ?? 0;
   }
 
-  /** Drops the cached token; true when one was held. */
+  /**
+   * Runs `fetchToken` unless a fetch for `name` is already in flight, in which case its result is
+   * shared. The result is cached when it has a lifetime and `name` was not forgotten or set since
+   * the fetch started.
+   */
+  obtain(name: string, fetchToken: () => Promise<CachedToken>): Promise<CachedToken> {
+    const pending = this.#inFlight.get(name);
+    if (pending !== undefined) return pending;
+    const generation = this.generation(name);
+    // No longer in flight once settled, before any waiter resumes: a waiter that finds the token
+    // unusable starts a new fetch instead of joining this one again.
+    const settle = (): void => {
+      if (this.#inFlight.get(name) === fetching) this.#inFlight.delete(name);
+    };
+    const fetching: Promise<CachedToken> = fetchToken().then(
+      (token) => {
+        settle();
+        if (token.expiresAt !== undefined && this.generation(name) === generation) this.#tokens.set(name, token);
+        return token;
+      },
+      (error: unknown) => {
+        settle();
+        throw error;
+      },
+    );
+    this.#inFlight.set(name, fetching);
+    return fetching;
+  }
+
+  /**
+   * Drops the cached token after a 401; true when one was held. A fetch in flight is kept: it
+   * yields a new token, and a second one would spend the same refresh token twice.
+   */
   drop(name: string): boolean {
     return this.#tokens.delete(name);
+  }
+
+  /** Forgets the token and any fetch in flight for `name`, and starts a new generation (sign-out). */
+  forget(name: string): number {
+    this.#tokens.delete(name);
+    this.#inFlight.delete(name);
+    const generation = this.generation(name) + 1;
+    this.#generations.set(name, generation);
+    return generation;
+  }
+
+  /** Installs `token` (from a sign-in) in place of anything held or in flight, in a new generation. */
+  set(name: string, token: CachedToken): number {
+    const generation = this.forget(name);
+    if (token.expiresAt !== undefined) this.#tokens.set(name, token);
+    return generation;
   }
 
   /** Time now, as this cache sees it. */

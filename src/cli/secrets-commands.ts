@@ -41,7 +41,16 @@ export function registerSecretsCommands(program: Command, output: CommandOutput 
     .description('store a payload: prompted without echo on a terminal, else read from stdin (never from arguments)')
     .argument('<name>', 'credential name, as in the policy')
     .option('--type <type>', `credential type, to prompt for / accept its fields: ${Object.keys(PAYLOAD_FIELDS).join(', ')}`)
-    .action(async (name: string, flags: { type?: string }) => {
+    // Extra arguments and unknown options reach the action instead of commander's error, which
+    // would quote them: someone who typed the value there must not see it printed (logs, CI).
+    .allowExcessArguments(true)
+    .allowUnknownOption(true)
+    .action(async (name: string, flags: { type?: string }, command: Command) => {
+      if (command.args.length !== 1) {
+        output.err('gatehouse: secrets set takes only the credential name (and --type); give the value at the prompt or on stdin, never as an argument. Nothing was stored.');
+        process.exitCode = 1;
+        return;
+      }
       process.exitCode = await setSecretCommand(storeOf(), name, flags.type, output);
     });
   secrets
@@ -83,7 +92,8 @@ export function registerSecretsCommands(program: Command, output: CommandOutput 
 export async function setSecretCommand(store: DefaultSecretStore, name: string, type: string | undefined, output: CommandOutput, input: NodeJS.ReadStream = process.stdin): Promise<number> {
   const fields = type === undefined ? undefined : PAYLOAD_FIELDS[type];
   if (type !== undefined && fields === undefined) {
-    output.err(`gatehouse: unknown credential type '${type}' (one of ${Object.keys(PAYLOAD_FIELDS).join(', ')})`);
+    // The type is not repeated: a value typed in its place must not be printed.
+    output.err(`gatehouse: unknown credential type (one of ${Object.keys(PAYLOAD_FIELDS).join(', ')})`);
     return 1;
   }
   return guard(output, async () => {

@@ -27,8 +27,8 @@ export interface OAuthServer {
   readonly grants: Map<string, number>;
   /** Answers the next `n` token requests with this status and OAuth error (tests of failures). */
   failTokens(n: number, status: number, error: string, description?: string): void;
-  /** Delays every token response by `ms` (single-flight tests). */
-  delayTokens(ms: number): void;
+  /** Delays every token response by `ms`, or only those of one grant type (single-flight and race tests). */
+  delayTokens(ms: number, grantType?: string): void;
   /** Whether `token` is an access token this server issued and still accepts. */
   accepts(token: string): Promise<boolean>;
   close(): Promise<void>;
@@ -73,7 +73,7 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
   const hits = new Map<string, number>();
   const grants = new Map<string, number>();
   let failures: { n: number; status: number; body: string } = { n: 0, status: 0, body: '' };
-  let delayMs = 0;
+  let delay = { ms: 0, grantType: undefined as string | undefined };
 
   handler = (req, res) => {
     const path = new URL(req.url ?? '/', issuer).pathname;
@@ -88,11 +88,13 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     if (path === '/token') {
       void readGrantType(req).then(async (grant) => {
         grants.set(grant, (grants.get(grant) ?? 0) + 1);
-        if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-        if (failures.n > 0) {
-          failures.n -= 1;
-          res.writeHead(failures.status, { 'content-type': 'application/json' });
-          res.end(failures.body);
+        // Which requests fail is decided in arrival order, whatever their delay.
+        const failure = failures.n > 0 ? { ...failures } : undefined;
+        if (failure !== undefined) failures.n -= 1;
+        if (delay.ms > 0 && (delay.grantType ?? grant) === grant) await new Promise((resolve) => setTimeout(resolve, delay.ms));
+        if (failure !== undefined) {
+          res.writeHead(failure.status, { 'content-type': 'application/json' });
+          res.end(failure.body);
           return;
         }
         callback(req, res);
@@ -111,8 +113,8 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     failTokens(n, status, error, description) {
       failures = { n, status, body: JSON.stringify({ error, ...(description === undefined ? {} : { error_description: description }) }) };
     },
-    delayTokens(ms) {
-      delayMs = ms;
+    delayTokens(ms, grantType) {
+      delay = { ms, grantType };
     },
     async accepts(token) {
       const found = (await provider.ClientCredentials.find(token)) ?? (await provider.AccessToken.find(token));

@@ -48,6 +48,16 @@ type Field = { present: false } | { present: true; value: unknown } | { present:
  * @example checkCallMessage({ operation: 'weather.getForecast', params: { city: 'Oslo' } })
  */
 export function checkCallMessage(payload: unknown): PayloadCheck {
+  try {
+    return checkMessage(payload);
+  } catch {
+    // Only an exotic object (a Proxy whose trap throws, a revoked Proxy) gets here. What it threw
+    // is the renderer's: neither rethrown nor repeated.
+    return { ok: false, reason: 'malformed_payload', detail: 'message could not be read as plain data', operation: '', correlationId: undefined };
+  }
+}
+
+function checkMessage(payload: unknown): PayloadCheck {
   const refuse = (reason: PayloadRefusal, detail: string, operation = '', correlationId?: string): PayloadCheck => ({
     ok: false,
     reason,
