@@ -27,7 +27,7 @@ describe('circuit breaker per service (DESIGN §4.6)', () => {
     fx.behave(reset);
     for (let i = 0; i < 3; i += 1) await fx.gateway.call('shop.item', { id: 'a' });
     fx.behave(answer(503));
-    for (let i = 0; i < 6; i += 1) await fx.gateway.call('shop.item', { id: 'a' });
+    for (let i = 0; i < 25; i += 1) await fx.gateway.call('shop.item', { id: 'a' });
     const status = fx.gateway.circuits()[0]!;
     assert.equal(status.state, 'open');
     assert.ok(status.retryAfterMs! > 9000 && status.retryAfterMs! <= 10_000, JSON.stringify(status));
@@ -52,7 +52,7 @@ describe('half-open probe (cockatiel SamplingBreaker)', () => {
   const signal = new AbortController().signal;
 
   async function openCircuit(circuit: ServiceCircuit): Promise<void> {
-    for (let i = 0; i < 5; i += 1) await circuit.execute(transient, signal).catch(() => {});
+    for (let i = 0; i < 20; i += 1) await circuit.execute(transient, signal).catch(() => {});
     assert.equal(circuit.status().state, 'open');
   }
 

@@ -18,7 +18,11 @@ export interface CircuitSettings {
   threshold?: number;
   /** Sampling window. @default 10000 */
   samplingMs?: number;
-  /** Fewest attempts in the window before it may open. @default 5 */
+  /**
+   * Fewest attempts in the window before it may open: with fewer, a burst at start-up whose fast
+   * failures (resets) come back before its successes could open a healthy service's circuit.
+   * @default 20
+   */
   minimumAttempts?: number;
   /** Time open before a half-open probe. @default 10000 */
   halfOpenAfterMs?: number;
@@ -55,7 +59,7 @@ export class ServiceCircuit implements CallPolicy {
       breaker: new SamplingBreaker({
         threshold: settings.threshold ?? 0.5,
         duration: samplingMs,
-        minimumRps: ((settings.minimumAttempts ?? 5) * 1000) / samplingMs,
+        minimumRps: ((settings.minimumAttempts ?? 20) * 1000) / samplingMs,
       }),
     });
     this.#policy.onBreak(() => {
