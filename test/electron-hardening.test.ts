@@ -46,6 +46,11 @@ describe('hardenWindow', () => {
     assert.deepEqual(new Set(denials.map((d) => d.reason)), new Set(['navigation', 'redirect', 'frame_navigation']));
   });
 
+  it('keeps WebRTC off direct UDP (webRequest and CSP do not govern it)', () => {
+    const { contents } = hardened();
+    assert.equal(contents.webRTCIPHandlingPolicy, 'disable_non_proxied_udp');
+  });
+
   it('refuses every <webview>', () => {
     const { contents, denials } = hardened();
     assert.equal(contents.attachWebview(`${APP}/x.html`), false);

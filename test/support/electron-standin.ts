@@ -169,6 +169,11 @@ export class StandInWebContents extends EventEmitter {
   setWindowOpenHandler(handler: (details: { url: string }) => { action: string }): void {
     this.#windowOpenHandler = handler;
   }
+  /** The WebRTC IP handling policy last set (Electron's default is 'default'). */
+  webRTCIPHandlingPolicy = 'default';
+  setWebRTCIPHandlingPolicy(policy: string): void {
+    this.webRTCIPHandlingPolicy = policy;
+  }
   /** `window.open(url)` from the page; returns whether a window would open. */
   openWindow(url: string): boolean {
     return (this.#windowOpenHandler?.({ url }).action ?? 'allow') === 'allow';

@@ -59,6 +59,9 @@ export function guardContents(contents: WebContentsLike, settings: GuardSettings
     event.preventDefault();
     deny('webview', params?.src);
   });
+  // WebRTC needs no permission and neither webRequest nor CSP govern it: without direct UDP it
+  // can only go through a proxy, and the renderer session has none it may use.
+  contents.setWebRTCIPHandlingPolicy?.('disable_non_proxied_udp');
 }
 
 /** Marks guarded contents as refused: every navigation is prevented from now on. @internal */

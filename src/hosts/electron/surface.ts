@@ -98,6 +98,8 @@ export interface WebContentsLike {
   getLastWebPreferences?(): WebPreferencesLike | null;
   /** Closes the contents (Electron 30+). */
   close?(): void;
+  /** How WebRTC may pick network paths (Electron `webContents.setWebRTCIPHandlingPolicy`). */
+  setWebRTCIPHandlingPolicy?(policy: 'default' | 'default_public_interface_only' | 'default_public_and_private_interfaces' | 'disable_non_proxied_udp'): void;
 }
 
 /** `BrowserWindow` (only its contents are used). */
