@@ -1,8 +1,7 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isFailure } from '../src/errors.ts';
 import { SERVICE_CLIENT, startOAuthServer, type OAuthServer } from './support/oauth-server.ts';
-import { startProviderFixture, type ProviderFixture } from './support/oauth-fixture.ts';
+import { failureOf, startProviderFixture, type ProviderFixture } from './support/oauth-fixture.ts';
 
 const LOOPBACK = ['127.0.0.0/8'];
 
@@ -10,16 +9,6 @@ function bearer(headers: Readonly<Record<string, string>>): string {
   const value = headers.authorization ?? '';
   assert.match(value, /^Bearer \S+$/);
   return value.slice('Bearer '.length);
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<{ kind: string; reason: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(isFailure(error), `not a GatehouseFailure: ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a failure');
 }
 
 describe('OAuth2 client credentials against a real oidc-provider (RFC 6749 §4.4)', () => {

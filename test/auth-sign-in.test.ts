@@ -4,23 +4,12 @@ import { connect } from 'node:net';
 import { createCredentialProvider } from '../src/auth/credential-provider.ts';
 import { memorySecretStore } from '../src/auth/memory-store.ts';
 import type { SecretStore } from '../src/auth/secret-store.ts';
-import { isFailure } from '../src/errors.ts';
 import { loadPolicy } from '../src/policy/load.ts';
 import { makeTestPki } from './support/certs.ts';
 import { NATIVE_CLIENT_ID, browse, startOAuthServer, type OAuthServer } from './support/oauth-server.ts';
-import { startProviderFixture, type ProviderFixture } from './support/oauth-fixture.ts';
+import { failureOf, startProviderFixture, type ProviderFixture } from './support/oauth-fixture.ts';
 
 const signal = new AbortController().signal;
-
-async function failureOf(promise: Promise<unknown>): Promise<{ kind: string; reason: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(isFailure(error), `not a GatehouseFailure: ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a failure');
-}
 
 async function until(condition: () => boolean): Promise<void> {
   for (let waited = 0; !condition(); waited += 10) {

@@ -2,6 +2,7 @@
  * A credential provider wired to a real OAuth server on loopback: policy compiled from an
  * object, the test CA trusted, credential events collected.
  */
+import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createCredentialProvider, type CredentialProvider } from '../../src/auth/credential-provider.ts';
 import type { CredentialEvent } from '../../src/auth/credential-events.ts';
@@ -9,6 +10,7 @@ import { memorySecretStore } from '../../src/auth/memory-store.ts';
 import type { CredentialPayload, SecretStore } from '../../src/auth/secret-store.ts';
 import type { CompiledPolicy, CredentialSpec } from '../../src/policy/compiled.ts';
 import { loadPolicy } from '../../src/policy/load.ts';
+import { isFailure } from '../../src/errors.ts';
 import { makeTestPki } from './certs.ts';
 
 /** A provider under test and what a test inspects. */
@@ -48,4 +50,15 @@ export async function startProviderFixture(credentials: Record<string, object>, 
       await provider.close();
     },
   };
+}
+
+/** The GatehouseFailure a promise rejects with (fails the test when it resolves or rejects otherwise). */
+export async function failureOf(promise: Promise<unknown>): Promise<{ kind: string; reason: string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(isFailure(error), `not a GatehouseFailure: ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected a failure');
 }
