@@ -107,6 +107,10 @@ const refusals: { name: string; change: (p: Policy) => void; path: string; messa
   { name: 'refuses a partial wildcard segment in a request rule', change: (p) => (weather(p).requests = [{ methods: ['GET'], path: '/files/a*' }]), path: `${W}.requests[0].path`, message: /whole segment/ },
   { name: 'refuses a request rule without methods', change: (p) => (weather(p).requests = [{ methods: [], path: '/x' }]), path: `${W}.requests[0].methods`, message: /./ },
   { name: 'refuses a request rule path with ..', change: (p) => (weather(p).requests = [{ methods: ['GET'], path: '/a/../b' }]), path: `${W}.requests[0].path`, message: /\.\./ },
+  // per-role limits
+  { name: 'refuses per-role limits for main (never limited per role)', change: (p) => Object.assign(p, { roles: { main: { inFlight: 1 } } }), path: 'roles.main', message: /main/ },
+  { name: 'refuses an unknown key in per-role limits', change: (p) => Object.assign(p, { roles: { renderer: { burst: 3 } } }), path: 'roles.renderer.burst', message: /unknown key/ },
+  { name: 'refuses a role name with a dot in per-role limits', change: (p) => Object.assign(p, { roles: { 'a.b': { inFlight: 1 } } }), path: 'roles.a.b', message: /role/ },
   // limits
   { name: 'refuses a timeout over 10 minutes', change: (p) => (p.defaults.timeoutMs = 600_001), path: 'defaults.timeoutMs', message: /./ },
   { name: 'refuses more than 20 redirects', change: (p) => (weather(p).limits.maxRedirects = 21), path: `${W}.limits.maxRedirects`, message: /./ },

@@ -81,6 +81,36 @@ describe('limits (DESIGN §5 "Limits")', () => {
   });
 });
 
+describe('per-role limits from the policy (roles:)', () => {
+  let fx: ResilienceFixture;
+  afterEach(() => fx.close());
+
+  it('applies a role\'s own ratePerMinute (burst max(1, rate / 6)), sending nothing past it', async () => {
+    fx = await startResilienceFixture({ roles: { renderer: { ratePerMinute: 6 } } });
+    fx.behave(answerOk);
+    const first = await fx.gateway.call('shop.item', { id: 'a' }, { caller: 'renderer' });
+    assert.equal(first.ok, true, JSON.stringify(first));
+    const requests = fx.requests;
+    const second = await fx.gateway.call('shop.item', { id: 'b' }, { caller: 'renderer' });
+    expectFailure(second, { kind: 'rate_limited', reason: 'local_limit', retryable: true });
+    assert.ok(!second.ok && second.error.retryAfterMs! > 5000, JSON.stringify(second));
+    assert.equal(fx.requests, requests);
+    const main = await fx.gateway.call('shop.item', { id: 'c' });
+    assert.equal(main.ok, true, 'main is never limited per role');
+  });
+
+  it('applies a role\'s own inFlight cap', async () => {
+    fx = await startResilienceFixture({ roles: { renderer: { inFlight: 1 } } });
+    fx.behave(slow(100));
+    const [a, b] = await Promise.all([
+      fx.gateway.call('shop.item', { id: 'a' }, { caller: 'renderer' }),
+      fx.gateway.call('shop.item', { id: 'b' }, { caller: 'renderer' }),
+    ]);
+    assert.equal(a.ok, true, JSON.stringify(a));
+    expectFailure(b, { kind: 'rate_limited', reason: 'local_limit', retryable: true });
+  });
+});
+
 describe('token bucket', () => {
   it('refills continuously and says how long until the next token', () => {
     const bucket = new TokenBucket(60, 0); // burst 10, a token a second

@@ -104,13 +104,14 @@ export class GatewayImpl implements Gateway {
   /** Signals of calls on the network, ended with `'closed'` by `close()`. */
   readonly #calls = new Set<CallSignal>();
   readonly #credentials: CredentialProvider;
-  readonly #resilience = new Resilience(TRUSTED_CALLER);
+  readonly #resilience: Resilience;
   readonly #queue: OfflineQueue;
   readonly queue: GatewayQueue;
 
   constructor(policy: CompiledPolicy, options: ResolvedGatewayOptions) {
     this.#policy = policy;
     this.#options = options;
+    this.#resilience = new Resilience(TRUSTED_CALLER, policy.roles);
     this.#credentials = createCredentialProvider({ policy, secrets: options.secrets, lookup: options.lookup, ca: options.ca, proxy: options.proxy });
     const queues = [...policy.operations.values()].some((operation) => operation.offline === 'queue');
     this.#queue = new OfflineQueue({

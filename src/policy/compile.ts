@@ -5,7 +5,7 @@
  * @see DESIGN.md §3, §5
  */
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import type { CompiledOperation, CompiledPolicy, CompiledService, CredentialSpec, RequestRule } from './compiled.ts';
+import type { CompiledOperation, CompiledPolicy, CompiledService, CredentialSpec, RequestRule, RoleLimits } from './compiled.ts';
 import type { PolicyInput, ServiceInput } from './schema.ts';
 import type { IssuePath, RawPolicyIssue, ReportIssue } from './policy-error.ts';
 import { PolicyError, formatIssuePath } from './policy-error.ts';
@@ -76,7 +76,13 @@ function compileValid(input: PolicyInput, report: ReportIssue): CompiledPolicy {
       if (operation !== undefined) operations.set(id, operation);
     }
   }
-  return Object.freeze({ version: 1, services, operations, credentials });
+  const roles = new Map<string, RoleLimits>();
+  for (const [role, limits] of Object.entries(input.roles ?? {})) {
+    // main is trusted process code: no per-role limit applies to it, so one here would mislead.
+    if (role === 'main') report(['roles', role], 'main is never limited per role; remove it');
+    else roles.set(role, Object.freeze({ ratePerMinute: limits.ratePerMinute, inFlight: limits.inFlight }));
+  }
+  return Object.freeze({ version: 1, roles, services, operations, credentials });
 }
 
 /** The credential a service names; it must exist. Services bind only what they name. */

@@ -117,9 +117,19 @@ export interface CompiledOperation {
   readonly limits: Limits;
 }
 
+/** Limits of one caller role other than `main` (unset values take the gateway's defaults). */
+export interface RoleLimits {
+  /** Calls a minute, token bucket with a burst of max(1, rate / 6). @default 600 */
+  readonly ratePerMinute: number | undefined;
+  /** Calls in flight at once; more fail at once. @default 32 */
+  readonly inFlight: number | undefined;
+}
+
 /** The whole compiled policy. Lookups use `Map` so ids like `__proto__` are just misses. */
 export interface CompiledPolicy {
   readonly version: 1;
+  /** Per-role limits the policy sets (`roles:`); other roles get the defaults. */
+  readonly roles: ReadonlyMap<string, RoleLimits>;
   readonly services: ReadonlyMap<string, CompiledService>;
   readonly operations: ReadonlyMap<string, CompiledOperation>;
   readonly credentials: ReadonlyMap<string, CredentialSpec>;

@@ -107,10 +107,17 @@ const serviceSchema = z.strictObject({
   requests: z.array(requestRuleSchema).max(256).optional(),
 });
 
+/** Limits of one caller role other than `main`, shared across services. */
+const roleLimitsSchema = z.strictObject({
+  ratePerMinute: positive(1_000_000).optional(),
+  inFlight: positive(10_000).optional(),
+});
+
 /** The whole policy file. */
 export const policySchema = z.strictObject({
   version: z.literal(1),
   defaults: limitsSchema.optional(),
+  roles: z.record(id('role'), roleLimitsSchema).optional().describe('limits of each caller role other than main'),
   credentials: z.record(id('credential name'), credentialSchema).optional(),
   services: z.record(id('service id'), serviceSchema),
 });

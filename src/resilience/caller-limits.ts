@@ -4,28 +4,22 @@
  * by it. Each role gets its own token bucket and in-flight cap, shared across services.
  * @see DESIGN.md §4.6, FR-08
  */
+import type { RoleLimits } from '../policy/compiled.ts';
 import { wrapPolicies, type CallPolicy } from './call-policy.ts';
 import { ConcurrencyPolicy } from './concurrency-policy.ts';
 import { RateLimitPolicy } from './rate-limit-policy.ts';
 import { TokenBucket } from './token-bucket.ts';
 
-/** Limits of each non-`main` caller role. */
-export interface CallerLimitSettings {
-  /** Calls a minute per role (burst max(1, rate / 6)). @default 600 */
-  ratePerMinute?: number;
-  /** Calls of one role in flight at once; more fail at once. @default 32 */
-  inFlight?: number;
-}
+const DEFAULT_RATE_PER_MINUTE = 600;
+const DEFAULT_IN_FLIGHT = 32;
 
-/** One policy per caller role, built on first use. */
+/** One policy per caller role, built on first use from the policy's `roles` (else the defaults). */
 export class CallerLimits {
-  readonly #ratePerMinute: number;
-  readonly #inFlight: number;
+  readonly #roles: ReadonlyMap<string, RoleLimits>;
   readonly #byCaller = new Map<string, CallPolicy>();
 
-  constructor(settings: CallerLimitSettings = {}) {
-    this.#ratePerMinute = settings.ratePerMinute ?? 600;
-    this.#inFlight = settings.inFlight ?? 32;
+  constructor(roles: ReadonlyMap<string, RoleLimits> = new Map()) {
+    this.#roles = roles;
   }
 
   /** The policy for `caller`; none for the trusted `main`. */
@@ -34,7 +28,9 @@ export class CallerLimits {
     let policy = this.#byCaller.get(caller);
     if (policy === undefined) {
       const what = `caller ${caller}`;
-      policy = wrapPolicies(new RateLimitPolicy(new TokenBucket(this.#ratePerMinute), what), new ConcurrencyPolicy(this.#inFlight, 0, what));
+      const limits = this.#roles.get(caller);
+      const rate = new TokenBucket(limits?.ratePerMinute ?? DEFAULT_RATE_PER_MINUTE);
+      policy = wrapPolicies(new RateLimitPolicy(rate, what), new ConcurrencyPolicy(limits?.inFlight ?? DEFAULT_IN_FLIGHT, 0, what));
       this.#byCaller.set(caller, policy);
     }
     return policy;

@@ -8,7 +8,7 @@
  * monitor see every attempt.
  * @see DESIGN.md §4.6, §5 "Retries", "Limits"
  */
-import type { CompiledService, Limits } from '../policy/compiled.ts';
+import type { CompiledService, Limits, RoleLimits } from '../policy/compiled.ts';
 import { wrapPolicies, type CallPolicy } from './call-policy.ts';
 import { CallerLimits } from './caller-limits.ts';
 import { ConcurrencyPolicy } from './concurrency-policy.ts';
@@ -47,13 +47,14 @@ export class Resilience {
   readonly events = new StatusEvents();
   readonly connectivity = new Connectivity(this.events);
   readonly #trustedCaller: string;
-  readonly #callers = new CallerLimits();
+  readonly #callers: CallerLimits;
   readonly #services = new Map<string, ServiceState>();
   readonly #concurrency = new Map<string, ConcurrencyPolicy>();
 
-  /** `trustedCaller` (`main`) is exempt from per-caller limits. */
-  constructor(trustedCaller: string) {
+  /** `trustedCaller` (`main`) is exempt from per-caller limits; `roles` sets other roles' limits. */
+  constructor(trustedCaller: string, roles?: ReadonlyMap<string, RoleLimits>) {
     this.#trustedCaller = trustedCaller;
+    this.#callers = new CallerLimits(roles);
   }
 
   /** The policy one call runs under. */

@@ -47,6 +47,8 @@ export interface ResilienceFixtureOptions {
   /** DNS table; `api.test` resolves to 127.0.0.1 by default. */
   lookup?: LookupFunction;
   dataDir?: string;
+  /** The policy's per-role limits (`roles:`). */
+  roles?: Record<string, unknown>;
 }
 
 /** Answers 200 with `{ ok: true }`. */
@@ -70,6 +72,7 @@ export function answer(status: number, retryAfter?: string): Behaviour {
 export function shopPolicy(port: number, options: ResilienceFixtureOptions = {}): object {
   return {
     version: 1,
+    ...(options.roles === undefined ? {} : { roles: options.roles }),
     services: {
       shop: {
         baseUrl: `https://api.test:${port}/v1`,
