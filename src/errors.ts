@@ -301,6 +301,9 @@ function codeOf(error: unknown): string | undefined {
 function reasonOf(error: unknown, depth = 0): Reason | undefined {
   if (error === null || typeof error !== 'object' || depth > 4) return undefined;
   const code = codeOf(error);
+  // undici reports an unasked-for `101 Switching Protocols` as a socket error named 'bad upgrade':
+  // the server did not answer HTTP as asked, it did not drop the connection.
+  if (code === 'UND_ERR_SOCKET' && (error as Error).message === 'bad upgrade') return 'malformed_response';
   if (code !== undefined) {
     const known = CODE_REASONS[code];
     if (known !== undefined) return known;

@@ -225,6 +225,9 @@ describe('hostile responses (FR-05, SR-04, DESIGN §4.4, §5 "Bodies")', () => {
       await within(2000, watch.closed, 'server sees the connection closed');
       assert.equal(watch.finished, false, 'the gateway did not read the whole body');
       assert.ok(watch.written < 32 * 1024 * 1024, `server wrote ${watch.written} bytes before the close`);
+      const event = fixture.audit.at(-1)!;
+      assert.equal(event.status, 200, 'the audit keeps the status of a refused body');
+      assert.ok(event.bytesIn > CAP, `the audit counts the bytes read before the refusal: ${event.bytesIn}`);
     });
   });
 
@@ -441,4 +444,24 @@ describe('reflected secrets that JSON must escape (DESIGN §5 "Bodies")', () => 
       assert.ok(!result.ok && result.error.reason === 'secret_reflected', JSON.stringify(result).replaceAll(secret, '[secret]'));
     });
   }
+});
+
+describe('an unasked-for protocol switch (FR-05)', () => {
+  it('classifies a 101 Switching Protocols answer as invalid_response/malformed_response, not retryable', async () => {
+    const fixture = await startGatewayFixture({
+      policy: (port) => ({
+        version: 1,
+        services: { up: { baseUrl: `https://api.test:${port}`, rationale: 'Test.', privateRanges: LOOPBACK_RANGES, operations: { get: { method: 'GET', path: '/x' } } } },
+      }),
+      handler: (_req, res) => {
+        res.socket!.end('HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\n');
+      },
+    });
+    try {
+      const result = await fixture.gateway.call('up.get');
+      assert.equal(!result.ok && `${result.error.kind}/${result.error.reason}/${result.error.retryable}`, 'invalid_response/malformed_response/false');
+    } finally {
+      await fixture.close();
+    }
+  });
 });

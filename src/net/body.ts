@@ -23,6 +23,11 @@ export interface BodyLimits {
   maxBytes: number;
 }
 
+/** Counts wire bytes as they arrive, so a body refused part-way still reports what it read. */
+export interface BodyMeter {
+  bytesIn: number;
+}
+
 /** Response headers as undici gives them (lower-case names). */
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
 
@@ -49,11 +54,12 @@ const noop = (): void => {};
  * @param body an undici `Dispatcher.ResponseData['body']` (any byte Readable works).
  * @param headers the response headers.
  * @param limits the caps for this body.
+ * @param meter counts wire bytes as they arrive (the audit's `bytesIn`), also for a body then refused.
  * @throws GatehouseFailure `too_large`, `decompression_limit` or `unsupported_encoding`.
  * @example const { bytes, wireBytes } = await readBody(res.body, res.headers, { maxBytes: 1 << 20 });
  * @see DESIGN.md §5 "Bodies"
  */
-export async function readBody(body: Readable, headers: ResponseHeaders, limits: BodyLimits): Promise<BodyResult> {
+export async function readBody(body: Readable, headers: ResponseHeaders, limits: BodyLimits, meter: BodyMeter = { bytesIn: 0 }): Promise<BodyResult> {
   const { maxBytes } = limits;
   let codings: Coding[];
   try {
@@ -65,14 +71,14 @@ export async function readBody(body: Readable, headers: ResponseHeaders, limits:
     discard(body);
     throw error;
   }
-  return codings.length === 0 ? readPlain(body, maxBytes) : readDecoded(body, codings, maxBytes);
+  return codings.length === 0 ? readPlain(body, maxBytes, meter) : readDecoded(body, codings, maxBytes, meter);
 }
 
 /**
  * Collects an uncoded body with plain listeners: a `for await` loop costs an async iterator, a
  * promise per chunk and end-of-stream machinery on every call, and this is the hot path.
  */
-function readPlain(body: Readable, maxBytes: number): Promise<BodyResult> {
+function readPlain(body: Readable, maxBytes: number, meter: BodyMeter): Promise<BodyResult> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let wireBytes = 0;
@@ -82,6 +88,7 @@ function readPlain(body: Readable, maxBytes: number): Promise<BodyResult> {
     };
     const onData = (chunk: Buffer): void => {
       wireBytes += chunk.length;
+      meter.bytesIn += chunk.length;
       if (wireBytes <= maxBytes) {
         chunks.push(chunk);
         return;
@@ -105,7 +112,7 @@ function readPlain(body: Readable, maxBytes: number): Promise<BodyResult> {
   });
 }
 
-async function readDecoded(body: Readable, codings: readonly Coding[], maxBytes: number): Promise<BodyResult> {
+async function readDecoded(body: Readable, codings: readonly Coding[], maxBytes: number, meter: BodyMeter): Promise<BodyResult> {
   const chunks: Buffer[] = [];
   let wireBytes = 0;
   let decodedBytes = 0;
@@ -123,6 +130,7 @@ async function readDecoded(body: Readable, codings: readonly Coding[], maxBytes:
   const countWire = async function* (source: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
     for await (const chunk of source) {
       wireBytes += chunk.length;
+      meter.bytesIn += chunk.length;
       if (wireBytes > maxBytes) throw new GatehouseFailure('too_large', `body over the ${maxBytes}-byte cap`);
       yield chunk;
     }

@@ -146,8 +146,7 @@ export async function send(request: OutgoingRequest, options: SendOptions, stats
       return { status, headers: response.headers, body: Buffer.alloc(0) };
     }
     if (status >= 200 && status < 300) {
-      const { bytes, wireBytes } = await readBody(response.body, response.headers, { maxBytes: options.maxResponseBytes });
-      stats.bytesIn += wireBytes;
+      const { bytes } = await readBody(response.body, response.headers, { maxBytes: options.maxResponseBytes }, stats);
       return { status, headers: response.headers, body: bytes };
     }
     await response.body.dump({ limit: ERROR_DRAIN_BYTES }).catch(() => {});
