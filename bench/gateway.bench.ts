@@ -27,16 +27,14 @@
  *
  * Single runs on a shared 2-vCPU machine swing; compare ratios within one run, not across runs.
  */
-import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { Agent, request } from 'undici';
-import { createGateway, memorySecretStore, type Gateway } from '../src/index.ts';
-import { LOOPBACK_NAMES, makeTestPki } from '../test/support/certs.ts';
-import { stubLookup } from '../test/support/lookup.ts';
+import type { Gateway } from '../src/index.ts';
+import { API_KEY, createBenchGateway, startBenchServer } from './bench-setup.ts';
 
 const ROUNDS = envInt('BENCH_ROUNDS', 6);
 const ROUND_MS = envInt('BENCH_ROUND_MS', 2000);
@@ -46,7 +44,6 @@ const DENY_CALLS = 20_000;
 const DENY_BATCH = 100;
 const BIG_CONCURRENCY = 20;
 const MIB = 1024 * 1024;
-const API_KEY = 'bench-key-0123456789abcdef';
 
 interface RoundResult {
   requests: number;
@@ -71,48 +68,6 @@ process.on('warning', (warning) => warnings.push(`${warning.name}: ${warning.mes
 function envInt(name: string, fallback: number): number {
   const value = Number(process.env[name]);
   return Number.isInteger(value) && value > 0 ? value : fallback;
-}
-
-function benchPolicy(port: number): object {
-  return {
-    version: 1,
-    defaults: { timeoutMs: 30_000, maxResponseBytes: MIB },
-    credentials: { 'bench-key': { type: 'apiKey', header: 'X-Api-Key' } },
-    services: {
-      bench: {
-        baseUrl: `https://bench.test:${port}/v1`,
-        rationale: 'Benchmark upstream on loopback.',
-        credential: 'bench-key',
-        privateRanges: ['127.0.0.0/8'],
-        operations: {
-          get1k: {
-            method: 'GET',
-            path: '/items/{id}',
-            params: {
-              type: 'object',
-              properties: { id: { type: 'string', pattern: '^[a-z0-9-]{1,32}$' }, limit: { type: 'integer', minimum: 1, maximum: 100 } },
-              required: ['id'],
-              additionalProperties: false,
-            },
-            query: ['limit'],
-            response: {
-              type: 'object',
-              required: ['id', 'name', 'values'],
-              properties: {
-                id: { type: 'string' },
-                name: { type: 'string' },
-                tags: { type: 'array', items: { type: 'string' } },
-                values: { type: 'array', items: { type: 'integer' } },
-              },
-            },
-          },
-          huge: { method: 'GET', path: '/huge' },
-          gzipBomb: { method: 'GET', path: '/gzip-bomb' },
-          brBomb: { method: 'GET', path: '/br-bomb' },
-        },
-      },
-    },
-  };
 }
 
 /** Runs `fn` with `inFlight` concurrent loops for `ms`; latency per completed call. */
@@ -205,28 +160,15 @@ async function main(): Promise<void> {
   const wallStart = performance.now();
   console.log(`Gatehouse bench — Node ${process.version}, ${ROUNDS} rounds × ${ROUND_MS} ms per contender, ${IN_FLIGHT} in flight`);
 
-  const pki = await makeTestPki();
-  const tls = await pki.issue([...LOOPBACK_NAMES, 'bench.test']);
-  const child = fork(join(import.meta.dirname, 'bench-server.ts'), [], {
-    execPath: process.execPath,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  child.send({ type: 'start', key: tls.key, cert: tls.cert });
-  const [ready] = (await once(child, 'message')) as [{ port: number; bombs: { gzipBytes: number; brotliBytes: number } }];
-  const { port } = ready;
-  console.log(`server  pid ${child.pid}, https://127.0.0.1:${port}; bombs on the wire: gzip ${ready.bombs.gzipBytes} B, brotli ${ready.bombs.brotliBytes} B (1 GiB each decompressed)`);
+  const server = await startBenchServer();
+  const { child, port } = server;
+  console.log(`server  pid ${child.pid}, https://127.0.0.1:${port}; bombs on the wire: gzip ${server.bombs.gzipBytes} B, brotli ${server.bombs.brotliBytes} B (1 GiB each decompressed)`);
 
   const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-'));
   const auditFile = join(dataDir, 'audit.jsonl');
-  const gateway = await createGateway({
-    policy: benchPolicy(port),
-    dataDir,
-    secrets: memorySecretStore({ 'bench-key': { key: API_KEY } }),
-    audit: { file: auditFile },
-    network: { lookup: stubLookup({ 'bench.test': ['127.0.0.1'] }), ca: [pki.caPem], proxy: 'none' },
-  });
+  const gateway = await createBenchGateway(server, dataDir);
   // Same settings as Gatehouse's dispatcher (src/net/dispatcher.ts), minus the pinned lookup.
-  const agent = new Agent({ allowH2: false, connect: { ca: [...rootCertificates, pki.caPem] } });
+  const agent = new Agent({ allowH2: false, connect: { ca: [...rootCertificates, server.caPem] } });
   const rawUrl = `https://127.0.0.1:${port}/v1/items/item-0001?limit=10`;
 
   const raw = async (): Promise<void> => {
