@@ -169,7 +169,7 @@ const RETRYABLE: ReadonlySet<ErrorKind> = new Set([
 ]);
 
 /** Whether a failure of this kind may succeed when tried again. */
-export function isRetryable(kind: ErrorKind): boolean {
+function isRetryable(kind: ErrorKind): boolean {
   return RETRYABLE.has(kind);
 }
 
@@ -241,7 +241,7 @@ export function statusFailure(status: number, retryAfterMs?: number): GatehouseF
 }
 
 /** Kind for an upstream HTTP error status (DESIGN.md §2). @internal */
-export function kindForStatus(status: number): ErrorKind {
+function kindForStatus(status: number): ErrorKind {
   if (status === 401) return 'auth_required';
   if (status === 403) return 'forbidden';
   if (status === 404) return 'not_found';

@@ -9,7 +9,7 @@ import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Creates the folder (mode 0700 when new) that will hold `file`. */
-export async function ensureParentDir(file: string): Promise<void> {
+async function ensureParentDir(file: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
 }
 

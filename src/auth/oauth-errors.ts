@@ -21,7 +21,7 @@ const REGISTERED_CODES: ReadonlySet<string> = new Set([
  * The OAuth error code of a failed exchange, safe to log: a registered code such as
  * `invalid_grant`, `oauth_error` for any other code, undefined when there is none.
  */
-export function oauthErrorCode(error: unknown): string | undefined {
+function oauthErrorCode(error: unknown): string | undefined {
   let code = (error as { error?: unknown } | null)?.error;
   if (error instanceof oauth.WWWAuthenticateChallengeError) code = error.cause[0]?.parameters.error;
   if (typeof code !== 'string') return undefined;

@@ -17,7 +17,7 @@ export interface CachedToken {
 }
 
 /** Renew this long before expiry: 30 s, or a tenth of a lifetime shorter than 5 minutes. */
-export function renewalMargin(lifetimeMs: number): number {
+function renewalMargin(lifetimeMs: number): number {
   return Math.min(30_000, Math.max(0, lifetimeMs / 10));
 }
 

@@ -38,7 +38,7 @@ export function registerPolicyCommands(program: Command, output: CommandOutput =
  * Runs `policy check FILE`.
  * @returns the exit code: 0 valid, 1 invalid (each issue written to `err`)
  */
-export async function checkPolicyCommand(file: string, output: CommandOutput): Promise<number> {
+async function checkPolicyCommand(file: string, output: CommandOutput): Promise<number> {
   try {
     const policy = await loadPolicy(file);
     output.out(`${file}: ok — ${count(policy.services.size, 'service')}, ${count(policy.operations.size, 'operation')}`);

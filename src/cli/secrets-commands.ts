@@ -14,7 +14,7 @@ import type { CommandOutput } from './policy-commands.ts';
 import { readHidden, readStdin } from './secret-input.ts';
 
 /** The payload fields of each credential type. */
-export const PAYLOAD_FIELDS: Readonly<Record<string, readonly string[]>> = {
+const PAYLOAD_FIELDS: Readonly<Record<string, readonly string[]>> = {
   bearer: ['token'],
   apiKey: ['key'],
   basic: ['username', 'password'],
@@ -89,7 +89,7 @@ export function registerSecretsCommands(program: Command, output: CommandOutput 
  * (bearer, apiKey; one trailing newline removed) or a JSON object. Without a type, a JSON object.
  * @returns the exit code: 0 stored, 1 refused.
  */
-export async function setSecretCommand(store: DefaultSecretStore, name: string, type: string | undefined, output: CommandOutput, input: NodeJS.ReadStream = process.stdin): Promise<number> {
+async function setSecretCommand(store: DefaultSecretStore, name: string, type: string | undefined, output: CommandOutput, input: NodeJS.ReadStream = process.stdin): Promise<number> {
   const fields = type === undefined ? undefined : PAYLOAD_FIELDS[type];
   if (type !== undefined && fields === undefined) {
     // The type is not repeated: a value typed in its place must not be printed.

@@ -72,7 +72,7 @@ function ruleMatches(rule: RequestRule, segments: readonly string[]): boolean {
 }
 
 /** The rule allowing `method` on `path`, or the reason there is none. */
-export function matchRequestRule(
+function matchRequestRule(
   service: CompiledService,
   method: string,
   segments: readonly string[],

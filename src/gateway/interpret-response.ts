@@ -29,7 +29,7 @@ function isJson(headers: IncomingHttpHeaders): boolean {
  * Refuses text that carries one of the bound credential's secrets, verbatim or as it reads inside
  * a JSON string (a secret with `"` or `\` is escaped there).
  */
-export function refuseReflectedSecrets(body: Buffer | string, secrets: readonly string[]): void {
+function refuseReflectedSecrets(body: Buffer | string, secrets: readonly string[]): void {
   for (const secret of secrets) {
     if (secret.length < MIN_REFLECTED_SECRET) continue;
     if (body.includes(secret) || body.includes(JSON.stringify(secret).slice(1, -1))) {

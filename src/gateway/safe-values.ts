@@ -9,7 +9,7 @@ import { GatehouseFailure } from '../errors.ts';
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** A primitive param value as text, refusing objects and control characters. */
-export function scalarText(value: unknown, what: string): string {
+function scalarText(value: unknown, what: string): string {
   if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
     throw new GatehouseFailure('unsafe_value', `${what} must be a string, number or boolean`);
   }

@@ -47,9 +47,11 @@ export async function sendAttempt(
     for (;;) {
       let credential: AppliedCredential | undefined;
       if (spec !== undefined) {
-        record.credential = { name: spec.name, use: 'failed' };
+        // Recorded as failed until the provider answers.
+        const used: NonNullable<CallRecord['credential']> = { name: spec.name, use: 'failed' };
+        record.credential = used;
         credential = await context.credentials.apply(spec, call.signal);
-        record.credential = { name: spec.name, use: credential.use };
+        used.use = credential.use;
       }
       record.attempts += 1;
       const headers = {

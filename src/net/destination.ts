@@ -3,17 +3,11 @@
  * @see FR-01, FR-04, DESIGN.md §4.1, §5 "Hosts and ports"
  */
 import type { Destination } from '../policy/compiled.ts';
+import { isLoopbackHostname } from '../policy/destination.ts';
 import { isIpLiteral, refusedAddressClass, unbracketHost } from './address.ts';
 
 /** Why a URL may not be dialed, or undefined when it may. */
 export type DestinationRefusal = 'insecure_transport' | 'destination_not_allowed' | 'private_address';
-
-const LOOPBACK_NAMES = new Set(['localhost']);
-
-function isLoopbackHost(host: string): boolean {
-  if (LOOPBACK_NAMES.has(host)) return true;
-  return isIpLiteral(host) && refusedAddressClass(host) === 'loopback';
-}
 
 /**
  * Checks scheme, origin and (for IP literals, before any dialing) the address class.
@@ -22,7 +16,7 @@ function isLoopbackHost(host: string): boolean {
 export function refuseDestination(url: URL, destination: Destination): DestinationRefusal | undefined {
   const host = unbracketHost(url.hostname);
   if (url.protocol !== 'https:') {
-    const loopbackHttp = url.protocol === 'http:' && destination.allowHttpLoopback && isLoopbackHost(host);
+    const loopbackHttp = url.protocol === 'http:' && destination.allowHttpLoopback && isLoopbackHostname(url.hostname);
     if (!loopbackHttp) return 'insecure_transport';
   }
   if (url.username !== '' || url.password !== '') return 'destination_not_allowed';
