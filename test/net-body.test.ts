@@ -1,4 +1,4 @@
-// Bounded body reading and decompression, over real HTTPS loopback servers and undici bodies.
+// Bounded body reading and decompression (requestOnce), over real HTTPS loopback servers.
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -6,9 +6,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import { brotliCompressSync, constants, createBrotliCompress, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { isFailure } from '../src/errors.ts';
-import { readBody } from '../src/net/body.ts';
+import { requestOnce, type AnswerMeter, type Cancellation } from '../src/net/request-once.ts';
 import { LOOPBACK_NAMES, makeTestPki } from './support/certs.ts';
 import { startHttpsServer } from './support/servers.ts';
 import type { TestServer } from './support/servers.ts';
@@ -41,7 +41,25 @@ function send(res: ServerResponse, body: Buffer, headers: Record<string, string 
   res.end(body);
 }
 
-describe('readBody', () => {
+/** A cancellation the test fires by hand. */
+function manualCancel(): Cancellation & { fire(reason: Error): void } {
+  let hook: ((reason: Error) => void) | undefined;
+  let reason: Error | undefined;
+  return {
+    get reason() {
+      return reason;
+    },
+    onAbort(next) {
+      hook = next;
+    },
+    fire(error) {
+      reason = error;
+      hook?.(error);
+    },
+  };
+}
+
+describe('requestOnce: bodies', () => {
   let server: TestServer;
   let agent: Agent;
   let gzBomb: Buffer;
@@ -125,10 +143,13 @@ describe('readBody', () => {
     await server.close();
   });
 
-  async function get(path: string, maxBytes = MiB, options: { bodyTimeout?: number } = {}) {
-    const res = await request(`${server.origin}${path}`, { dispatcher: agent, ...options });
-    const result = await readBody(res.body, res.headers, { maxBytes });
-    return { ...result, body: res.body };
+  async function get(path: string, maxBytes = MiB, options: { bodyTimeout?: number; cancel?: Cancellation } = {}) {
+    const meter: AnswerMeter = { status: undefined, bytesIn: 0 };
+    const request = { origin: server.origin, path, method: 'GET', headers: {}, body: undefined };
+    const limits = { maxBytes, headersTimeoutMs: 10_000, bodyTimeoutMs: options.bodyTimeout ?? 10_000, cancel: options.cancel ?? manualCancel() };
+    const answer = await requestOnce(agent, request, limits, meter);
+    assert.ok(answer.body !== undefined);
+    return { bytes: answer.body, wireBytes: meter.bytesIn, status: meter.status };
   }
 
   async function refusal(path: string, maxBytes = MiB): Promise<string> {
@@ -141,13 +162,11 @@ describe('readBody', () => {
     assert.fail('the body was accepted');
   }
 
-  it('reads a plain body and counts its wire bytes, leaving no stream open', async () => {
-    const { bytes, wireBytes, body } = await get('/plain');
+  it('reads a plain body and counts its wire bytes', async () => {
+    const { bytes, wireBytes, status } = await get('/plain');
     assert.deepEqual(bytes, TEXT);
     assert.equal(wireBytes, TEXT.length);
-    assert.equal(body.readableEnded, true);
-    assert.equal(body.destroyed, true);
-    assert.equal(body.listenerCount('data'), 0);
+    assert.equal(status, 200);
   });
 
   it('accepts exactly maxBytes and refuses one byte more', async () => {
@@ -157,28 +176,20 @@ describe('readBody', () => {
 
   it('refuses a Content-Length over the cap up front and closes the connection', async () => {
     const started = performance.now();
-    const res = await request(`${server.origin}/declared-large`, { dispatcher: agent });
-    await assert.rejects(readBody(res.body, res.headers, { maxBytes: MiB }), (error) => isFailure(error) && error.reason === 'too_large');
-    assert.equal(res.body.destroyed, true);
+    assert.equal(await refusal('/declared-large'), 'too_large');
     await serverSocketsClosed[0];
     assert.ok(performance.now() - started < 2000);
   });
 
   it('refuses a streamed body with no Content-Length once it passes the cap', async () => {
-    const res = await request(`${server.origin}/chunked`, { dispatcher: agent });
-    assert.equal(res.headers['content-length'], undefined);
-    await assert.rejects(readBody(res.body, res.headers, { maxBytes: MiB }), (error) => isFailure(error) && error.reason === 'too_large');
-    assert.equal(res.body.destroyed, true);
+    assert.equal(await refusal('/chunked'), 'too_large');
   });
 
   for (const path of ['/gzip', '/x-gzip', '/deflate-zlib', '/deflate-raw', '/br', '/identity', '/deflate-br']) {
     it(`decodes ${path.slice(1)}`, async () => {
-      const { bytes, wireBytes, body } = await get(path);
+      const { bytes, wireBytes } = await get(path);
       assert.deepEqual(bytes, TEXT);
       assert.ok(wireBytes > 0);
-      assert.equal(body.readableEnded, true);
-      assert.equal(body.destroyed, true);
-      assert.equal(body.listenerCount('data'), 0);
     });
   }
 
@@ -218,9 +229,7 @@ describe('readBody', () => {
       }, 2);
       const started = performance.now();
       try {
-        const res = await request(`${server.origin}${path}`, { dispatcher: agent });
-        await assert.rejects(readBody(res.body, res.headers, { maxBytes: MiB }), (error) => isFailure(error) && error.reason === 'decompression_limit');
-        assert.equal(res.body.destroyed, true);
+        assert.equal(await refusal(path), 'decompression_limit');
       } finally {
         clearInterval(sampler);
       }
@@ -235,8 +244,7 @@ describe('readBody', () => {
 
   it('passes body stream errors through as they are, plain and compressed', async () => {
     for (const path of ['/reset', '/reset-gzip']) {
-      const res = await request(`${server.origin}${path}`, { dispatcher: agent });
-      await assert.rejects(readBody(res.body, res.headers, { maxBytes: MiB }), (error: NodeJS.ErrnoException) => {
+      await assert.rejects(get(path), (error: NodeJS.ErrnoException) => {
         assert.ok(!isFailure(error), `${path}: not reclassified`);
         assert.equal(error.code, 'UND_ERR_SOCKET');
         return true;
@@ -245,15 +253,18 @@ describe('readBody', () => {
   });
 
   it('passes a body timeout through as it is', async () => {
-    const res = await request(`${server.origin}/stall-gzip`, { dispatcher: agent, bodyTimeout: 100 });
-    await assert.rejects(readBody(res.body, res.headers, { maxBytes: MiB }), (error: NodeJS.ErrnoException) => error.code === 'UND_ERR_BODY_TIMEOUT');
+    await assert.rejects(get('/stall-gzip', MiB, { bodyTimeout: 100 }), (error: NodeJS.ErrnoException) => error.code === 'UND_ERR_BODY_TIMEOUT');
   });
 
-  it('passes an abort through as it is', async () => {
-    const controller = new AbortController();
-    const res = await request(`${server.origin}/chunked`, { dispatcher: agent, signal: controller.signal });
-    const reading = readBody(res.body, res.headers, { maxBytes: 64 * MiB });
-    controller.abort(new Error('caller gave up'));
-    await assert.rejects(reading, (error: Error) => !isFailure(error));
+  it('ends with the cancellation reason, plain and compressed, before and during the body', async () => {
+    for (const path of ['/declared-large', '/stall-gzip']) {
+      const cancel = manualCancel();
+      const reading = get(path, 64 * MiB, { cancel });
+      setTimeout(() => cancel.fire(new Error('caller gave up')), 20);
+      await assert.rejects(reading, { message: 'caller gave up' });
+    }
+    const cancel = manualCancel();
+    cancel.fire(new Error('gave up before sending'));
+    await assert.rejects(get('/plain', MiB, { cancel }), { message: 'gave up before sending' });
   });
 });

@@ -117,5 +117,6 @@ export function buildTrustedRequest(
   if (request.idempotencyKey !== undefined) headers['idempotency-key'] = headerText(request.idempotencyKey, 'idempotency key');
 
   const body = request.json === undefined ? undefined : jsonBody(request.json, headers);
-  return { url, method, headers, body, rule };
+  if (url.origin !== baseUrl.origin) throw new GatehouseFailure('path_not_allowed', 'path leaves the service origin');
+  return { path: url.pathname + url.search, method, headers, body, rule };
 }

@@ -3,6 +3,10 @@
  * close, and remembers which, so the failure is classified as `timeout` or `cancelled`. The
  * gateway ends its calls on close through `abort('closed')` rather than one shared signal, whose
  * listener list every call would have to join and leave.
+ *
+ * This is the hot path of every call, so nothing is built that the call may not need: the request
+ * on the wire registers a plain function ({@link CallSignal.onAbort}), and an `AbortSignal` is made
+ * only when some step asks for one (a token fetch, a wait for a limit or a retry).
  * @see FR-05, UXR-02
  */
 
@@ -12,43 +16,71 @@ import { GatehouseFailure } from '../errors.ts';
 export type AbortCause = 'deadline' | 'caller' | 'closed';
 
 /** A call's combined abort signal. Call `dispose()` when the call ends. */
-export interface CallSignal {
-  readonly signal: AbortSignal;
-  /** Which cause fired, once one has. */
-  readonly fired: AbortCause | undefined;
-  /** Ends the call early, e.g. with `'closed'` when the gateway closes. */
-  abort(cause: AbortCause): void;
-  dispose(): void;
-}
+export class CallSignal {
+  #fired: AbortCause | undefined;
+  #reason: DOMException | undefined;
+  #controller: AbortController | undefined;
+  #hook: ((reason: DOMException) => void) | undefined;
+  readonly #timer: NodeJS.Timeout;
+  readonly #caller: AbortSignal | undefined;
+  readonly #onCaller: (() => void) | undefined;
 
-/**
- * Starts the deadline clock; a signal that is already aborted fires at once.
- * @throws GatehouseFailure `unsafe_value` when `callerSignal` is not an AbortSignal (before any timer starts).
- */
-export function startCallSignal(timeoutMs: number, callerSignal: AbortSignal | undefined): CallSignal {
-  if (callerSignal !== undefined && !(callerSignal instanceof AbortSignal)) {
-    throw new GatehouseFailure('unsafe_value', 'signal is not an AbortSignal');
+  /**
+   * Starts the deadline clock; a signal that is already aborted fires at once.
+   * @throws GatehouseFailure `unsafe_value` when `callerSignal` is not an AbortSignal (before any timer starts).
+   */
+  constructor(timeoutMs: number, callerSignal: AbortSignal | undefined) {
+    if (callerSignal !== undefined && !(callerSignal instanceof AbortSignal)) {
+      throw new GatehouseFailure('unsafe_value', 'signal is not an AbortSignal');
+    }
+    this.#timer = setTimeout(() => this.abort('deadline'), timeoutMs);
+    this.#caller = callerSignal;
+    if (callerSignal === undefined) return;
+    if (callerSignal.aborted) {
+      this.abort('caller');
+      return;
+    }
+    this.#onCaller = () => this.abort('caller');
+    callerSignal.addEventListener('abort', this.#onCaller, { once: true });
   }
-  const controller = new AbortController();
-  let fired: AbortCause | undefined;
-  const fire = (cause: AbortCause): void => {
-    if (fired !== undefined) return;
-    fired = cause;
-    controller.abort(new DOMException(cause, cause === 'deadline' ? 'TimeoutError' : 'AbortError'));
-  };
-  const timer = setTimeout(fire, timeoutMs, 'deadline');
-  const onCaller = (): void => fire('caller');
-  if (callerSignal?.aborted) fire('caller');
-  else callerSignal?.addEventListener('abort', onCaller, { once: true });
-  return {
-    signal: controller.signal,
-    get fired() {
-      return fired;
-    },
-    abort: fire,
-    dispose() {
-      clearTimeout(timer);
-      callerSignal?.removeEventListener('abort', onCaller);
-    },
-  };
+
+  /** Which cause fired, once one has. */
+  get fired(): AbortCause | undefined {
+    return this.#fired;
+  }
+
+  /** The reason the call ended early (a `TimeoutError` or `AbortError` DOMException), once it has. */
+  get reason(): DOMException | undefined {
+    return this.#reason;
+  }
+
+  /** An AbortSignal that fires with the call, for steps that wait; made on first use. */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#reason !== undefined) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Sets the one function that stops the request on the wire when the call ends early (undefined clears it). */
+  onAbort(hook: ((reason: DOMException) => void) | undefined): void {
+    this.#hook = hook;
+  }
+
+  /** Ends the call early, e.g. with `'closed'` when the gateway closes. Only the first cause counts. */
+  abort(cause: AbortCause): void {
+    if (this.#fired !== undefined) return;
+    this.#fired = cause;
+    this.#reason = new DOMException(cause, cause === 'deadline' ? 'TimeoutError' : 'AbortError');
+    clearTimeout(this.#timer);
+    this.#hook?.(this.#reason);
+    this.#controller?.abort(this.#reason);
+  }
+
+  /** Stops the clock and the caller's listener. */
+  dispose(): void {
+    clearTimeout(this.#timer);
+    if (this.#onCaller !== undefined) this.#caller?.removeEventListener('abort', this.#onCaller);
+  }
 }

@@ -31,7 +31,7 @@ import { TRUSTED_CALLER, authorizeOperation, authorizeRequest } from './authoriz
 import { buildOperationRequest, validateParams, type BuiltRequest } from './build-operation-request.ts';
 import { buildTrustedRequest, type TrustedRequest } from './build-trusted-request.ts';
 import { describeRecord, startRecord, toAuditEvent, type CallRecord } from './call-record.ts';
-import { startCallSignal, type CallSignal } from './deadline.ts';
+import { CallSignal } from './deadline.ts';
 import type { ResolvedGatewayOptions } from './options.ts';
 import { headerText } from './safe-values.ts';
 import { sendAttempt, type Exchange } from './send-attempt.ts';
@@ -246,7 +246,7 @@ export class GatewayImpl implements Gateway {
   ): Promise<{ status: number; data: unknown }> {
     if (callerSignal?.aborted) throw new GatehouseFailure('aborted', 'signal aborted before sending');
     const { service, limits } = exchange;
-    const call = startCallSignal(limits.timeoutMs, callerSignal);
+    const call = new CallSignal(limits.timeoutMs, callerSignal);
     if (this.#closed) call.abort('closed');
     this.#calls.add(call);
     const deadlineAt = performance.now() + limits.timeoutMs;

@@ -61,13 +61,13 @@ export async function sendAttempt(
         ...built.headers,
       };
       const received = await send(
-        { url: built.url, method: built.method, headers, credentialHeaders: credential?.headers, body: built.body },
+        { path: built.path, method: built.method, headers, credentialHeaders: credential?.headers, body: built.body },
         {
           dispatcher: context.dispatcher,
           destination: service.destination,
           maxRedirects: limits.maxRedirects,
           maxResponseBytes: limits.maxResponseBytes,
-          signal: call.signal,
+          cancel: call,
           // undici's own timers tick coarsely (±0.5 s) and could end a call early: they are only a
           // backstop here, and the call's deadline (a precise timer) decides.
           headersTimeoutMs: limits.timeoutMs + UNDICI_TIMER_SLACK_MS,

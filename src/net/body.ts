@@ -1,7 +1,7 @@
 /**
- * Bounded response-body reading: a byte cap on the wire (and from Content-Length up front), and
- * streaming decompression capped on decompressed bytes, so memory stays bounded whatever the
- * server sends.
+ * Content codings of response bodies: which codings a `Content-Encoding` names, and streaming
+ * decompression capped on wire and decompressed bytes, so memory stays bounded whatever the server
+ * sends. Uncoded bodies are collected by `request-once.ts` directly.
  * @see DESIGN.md §4.4, §5 "Bodies"; FIELD-NOTES "undici"
  */
 import type { Readable } from 'node:stream';
@@ -9,110 +9,35 @@ import { pipeline } from 'node:stream/promises';
 import { createBrotliDecompress, createGunzip, createInflateRaw } from 'node:zlib';
 import { GatehouseFailure, isFailure } from '../errors.ts';
 
-/** What {@link readBody} returns. */
-export interface BodyResult {
-  /** The body after undoing every content coding. */
-  bytes: Buffer;
-  /** Bytes received on the wire (before decompression), for the audit's `bytesIn`. */
-  wireBytes: number;
-}
-
-/** Caps for one body. */
-export interface BodyLimits {
-  /** Largest body accepted, both on the wire and after decompression (`maxResponseBytes`). */
-  maxBytes: number;
-}
-
 /** Counts wire bytes as they arrive, so a body refused part-way still reports what it read. */
 export interface BodyMeter {
   bytesIn: number;
 }
 
-/** Response headers as undici gives them (lower-case names). */
-export type ResponseHeaders = Record<string, string | string[] | undefined>;
-
-type Coding = 'gzip' | 'deflate' | 'br';
+/** A content coding Gatehouse undoes. */
+export type Coding = 'gzip' | 'deflate' | 'br';
 type Stage = NodeJS.ReadWriteStream | ((source: AsyncIterable<Buffer>) => AsyncIterable<Buffer>);
 
 const MAX_CODINGS = 2;
 const noop = (): void => {};
 
 /**
- * Reads a response body within `limits.maxBytes`, undoing `Content-Encoding`.
+ * Decodes a compressed body within `maxBytes`, undoing its codings (as {@link parseCodings}
+ * lists them) in reverse order.
  *
- * - `Content-Length` over the cap: refused before reading anything (`too_large`).
  * - More than `maxBytes` on the wire: `too_large`; more after decompression: `decompression_limit`.
- * - Codings: `gzip`, `x-gzip`, `deflate` (zlib-wrapped or raw, detected like browsers do), `br`,
- *   `identity`, or a comma list of at most two (undone in reverse order). Any other coding, and
- *   corrupt or truncated compressed data, is `unsupported_encoding`.
+ * - Corrupt or truncated compressed data: `unsupported_encoding` (a coding header on an empty
+ *   body is not an error).
  *
- * On every refusal the body stream is destroyed, so the connection is not read further (undici
- * then closes it instead of reusing it). Do not call it for answers that have no body (HEAD, 204,
- * 304): their Content-Length describes a body that is not sent. Errors of the body stream itself (socket reset,
- * `BodyTimeoutError`, abort) are rethrown as they are, for the caller to classify.
+ * On a refusal the source is destroyed. Errors of the source itself (socket reset, body timeout,
+ * abort) are rethrown as they are, for the caller to classify.
  *
- * @param body an undici `Dispatcher.ResponseData['body']` (any byte Readable works).
- * @param headers the response headers.
- * @param limits the caps for this body.
+ * @param body the body as it arrives on the wire.
  * @param meter counts wire bytes as they arrive (the audit's `bytesIn`), also for a body then refused.
  * @throws GatehouseFailure `too_large`, `decompression_limit` or `unsupported_encoding`.
- * @example const { bytes, wireBytes } = await readBody(res.body, res.headers, { maxBytes: 1 << 20 });
  * @see DESIGN.md §5 "Bodies"
  */
-export async function readBody(body: Readable, headers: ResponseHeaders, limits: BodyLimits, meter: BodyMeter = { bytesIn: 0 }): Promise<BodyResult> {
-  const { maxBytes } = limits;
-  let codings: Coding[];
-  try {
-    if (declaredLength(headers['content-length']) > maxBytes) {
-      throw new GatehouseFailure('too_large', `Content-Length over the ${maxBytes}-byte cap`);
-    }
-    codings = parseCodings(headers['content-encoding']);
-  } catch (error) {
-    discard(body);
-    throw error;
-  }
-  return codings.length === 0 ? readPlain(body, maxBytes, meter) : readDecoded(body, codings, maxBytes, meter);
-}
-
-/**
- * Collects an uncoded body with plain listeners: a `for await` loop costs an async iterator, a
- * promise per chunk and end-of-stream machinery on every call, and this is the hot path.
- */
-function readPlain(body: Readable, maxBytes: number, meter: BodyMeter): Promise<BodyResult> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let wireBytes = 0;
-    const stop = (): void => {
-      body.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
-      body.on('error', noop); // undici reports its own abort after destroy
-    };
-    const onData = (chunk: Buffer): void => {
-      wireBytes += chunk.length;
-      meter.bytesIn += chunk.length;
-      if (wireBytes <= maxBytes) {
-        chunks.push(chunk);
-        return;
-      }
-      stop();
-      body.destroy();
-      reject(new GatehouseFailure('too_large', `body over the ${maxBytes}-byte cap`));
-    };
-    const onEnd = (): void => {
-      stop();
-      resolve({ bytes: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, wireBytes), wireBytes });
-    };
-    const onError = (error: unknown): void => {
-      stop();
-      reject(error);
-    };
-    // Closed before its end: the connection broke mid-body.
-    const onClose = (): void => onError(Object.assign(new Error('body closed before its end'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
-    if (body.destroyed) return onClose();
-    body.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
-  });
-}
-
-async function readDecoded(body: Readable, codings: readonly Coding[], maxBytes: number, meter: BodyMeter): Promise<BodyResult> {
+export async function decodeBody(body: Readable, codings: readonly Coding[], maxBytes: number, meter: BodyMeter): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let wireBytes = 0;
   let decodedBytes = 0;
@@ -164,14 +89,14 @@ async function readDecoded(body: Readable, codings: readonly Coding[], maxBytes:
     if (isFailure(error)) throw error;
     if (error !== undefined && error === decoderError) {
       // A coding header on an empty body (HEAD-like answers, 204) is not an error.
-      if (wireBytes === 0) return { bytes: Buffer.alloc(0), wireBytes };
+      if (wireBytes === 0) return Buffer.alloc(0);
       throw new GatehouseFailure('unsupported_encoding', 'corrupt compressed body', { cause: error });
     }
     throw error;
   } finally {
     body.off('error', onBodyError);
   }
-  return { bytes: Buffer.concat(chunks, decodedBytes), wireBytes };
+  return Buffer.concat(chunks, decodedBytes);
 }
 
 /** The streams that undo one coding. `deflate` is zlib-wrapped or raw, detected like browsers. */
@@ -208,7 +133,7 @@ async function* stripZlibHeader(source: AsyncIterable<Buffer>): AsyncIterable<Bu
  * The codings of a `Content-Encoding` header in the order applied, without `identity`.
  * @throws GatehouseFailure `unsupported_encoding` for an unknown coding or more than two.
  */
-function parseCodings(header: string | string[] | undefined): Coding[] {
+export function parseCodings(header: string | string[] | undefined): Coding[] {
   if (header === undefined) return [];
   const text = Array.isArray(header) ? header.join(',') : header;
   const codings: Coding[] = [];
@@ -227,7 +152,7 @@ function parseCodings(header: string | string[] | undefined): Coding[] {
 }
 
 /** The declared Content-Length, or -1 when absent or not a plain number (undici checks it). */
-function declaredLength(header: string | string[] | undefined): number {
+export function declaredLength(header: string | string[] | undefined): number {
   if (header === undefined) return -1;
   let largest = -1;
   for (const value of Array.isArray(header) ? header : [header]) {
@@ -235,10 +160,4 @@ function declaredLength(header: string | string[] | undefined): number {
     if (/^\d+$/.test(text)) largest = Math.max(largest, Number(text));
   }
   return largest;
-}
-
-/** Stops reading a body we refuse: destroying it aborts the request and closes the socket. */
-function discard(body: Readable): void {
-  body.on('error', noop); // undici emits RequestAbortedError on destroy
-  body.destroy();
 }

@@ -8,12 +8,13 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { GatehouseFailure } from '../errors.ts';
 import type { Destination } from '../policy/compiled.ts';
-import { readBody } from './body.ts';
 import { refuseDestination } from './destination.ts';
+import { requestOnce, type AnswerMeter, type Cancellation } from './request-once.ts';
 
-/** A request ready to leave: URL built and checked by the caller, headers final. */
+/** A request ready to leave, on the service's own origin: path built and checked by the caller, headers final. */
 export interface OutgoingRequest {
-  readonly url: URL;
+  /** Path and query under the service's base URL. */
+  readonly path: string;
   readonly method: string;
   /** Non-secret headers, lower-case names. */
   readonly headers: Readonly<Record<string, string>>;
@@ -28,8 +29,8 @@ export interface SendOptions {
   readonly destination: Destination;
   readonly maxRedirects: number;
   readonly maxResponseBytes: number;
-  /** Aborts on the caller's signal or the call's deadline. */
-  readonly signal: AbortSignal;
+  /** Ends the exchange on the caller's signal or the call's deadline. */
+  readonly cancel: Cancellation;
   /** Deadline for response headers after the request is sent. */
   readonly headersTimeoutMs: number;
   /** Deadline between two body chunks. */
@@ -45,17 +46,12 @@ export interface Received {
 }
 
 /** Counters the audit reports; updated as the exchange goes, so a failure keeps them. */
-export interface TransferStats {
-  /** Status of the last answer received, even when its body is then refused. */
-  status: number | undefined;
-  bytesIn: number;
+export interface TransferStats extends AnswerMeter {
   bytesOut: number;
   redirects: number;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-/** How much of an error answer is drained so the connection can be reused. */
-const ERROR_DRAIN_BYTES = 64 * 1024;
 
 function nextHop(current: URL, location: string | string[] | undefined): URL {
   if (typeof location !== 'string' || location === '') {
@@ -79,11 +75,12 @@ function nextHop(current: URL, location: string | string[] | undefined): URL {
   return next;
 }
 
-function checkHop(url: URL, destination: Destination, isRedirect: boolean): void {
+/** A redirect's target must be a destination of the service, like a first request. */
+function checkHop(url: URL, destination: Destination): void {
   const refusal = refuseDestination(url, destination);
   if (refusal === undefined) return;
   if (refusal === 'private_address') throw new GatehouseFailure('private_address', 'IP literal in a refused range');
-  throw new GatehouseFailure(isRedirect ? 'redirect_blocked' : refusal, `destination refused: ${refusal}`);
+  throw new GatehouseFailure('redirect_blocked', `destination refused: ${refusal}`);
 }
 
 /**
@@ -93,7 +90,8 @@ function checkHop(url: URL, destination: Destination, isRedirect: boolean): void
 export async function send(request: OutgoingRequest, options: SendOptions, stats: TransferStats): Promise<Received> {
   const { destination } = options;
   const home = destination.baseUrl.origin;
-  let url = request.url;
+  let origin = home;
+  let path = request.path;
   let method = request.method;
   let body = request.body;
   let baseHeaders = request.headers;
@@ -101,55 +99,30 @@ export async function send(request: OutgoingRequest, options: SendOptions, stats
   // Hrefs of the hops so far; built at the first redirect (most calls have none).
   let visited: Set<string> | undefined;
 
-  checkHop(url, destination, false);
   for (;;) {
-    const origin = url.origin;
+    // Credentials go home only, and never after the chain has left home once.
     leftHome ||= origin !== home;
-    const headers =
-      leftHome || request.credentialHeaders === undefined ? baseHeaders : { ...baseHeaders, ...request.credentialHeaders };
-    const response = await options.dispatcher.request({
-      origin,
-      path: url.pathname + url.search,
-      method: method as Dispatcher.HttpMethod,
-      headers,
-      body,
-      signal: options.signal,
-      headersTimeout: options.headersTimeoutMs,
-      bodyTimeout: options.bodyTimeoutMs,
-    });
+    const headers = leftHome || request.credentialHeaders === undefined ? baseHeaders : { ...baseHeaders, ...request.credentialHeaders };
+    const limits = { maxBytes: options.maxResponseBytes, headersTimeoutMs: options.headersTimeoutMs, bodyTimeoutMs: options.bodyTimeoutMs, cancel: options.cancel };
+    const answer = await requestOnce(options.dispatcher, { origin, path, method, headers, body }, limits, stats);
     stats.bytesOut += body?.length ?? 0;
-    const status = response.statusCode;
-    stats.status = status;
+    if (!REDIRECTS.has(answer.status)) return answer;
 
-    if (REDIRECTS.has(status)) {
-      await response.body.dump({ limit: ERROR_DRAIN_BYTES }).catch(() => {});
-      stats.redirects += 1;
-      if (stats.redirects > options.maxRedirects) throw new GatehouseFailure('too_many_redirects', 'redirect chain too long');
-      const next = nextHop(url, response.headers.location);
-      checkHop(next, destination, true);
-      visited ??= new Set<string>([url.href]);
-      if (visited.has(next.href)) throw new GatehouseFailure('too_many_redirects', 'redirect loop');
-      visited.add(next.href);
-      // 303 always, and 301/302 after POST (as browsers do), continue as a body-less GET.
-      if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
-        method = 'GET';
-        body = undefined;
-        baseHeaders = Object.fromEntries(Object.entries(baseHeaders).filter(([name]) => name !== 'content-type'));
-      }
-      url = next;
-      continue;
+    stats.redirects += 1;
+    if (stats.redirects > options.maxRedirects) throw new GatehouseFailure('too_many_redirects', 'redirect chain too long');
+    const current = new URL(path, origin);
+    const next = nextHop(current, answer.headers.location);
+    checkHop(next, destination);
+    visited ??= new Set<string>([current.href]);
+    if (visited.has(next.href)) throw new GatehouseFailure('too_many_redirects', 'redirect loop');
+    visited.add(next.href);
+    // 303 always, and 301/302 after POST (as browsers do), continue as a body-less GET.
+    if (answer.status === 303 || ((answer.status === 301 || answer.status === 302) && method === 'POST')) {
+      method = 'GET';
+      body = undefined;
+      baseHeaders = Object.fromEntries(Object.entries(baseHeaders).filter(([name]) => name !== 'content-type'));
     }
-
-    if (status >= 200 && status < 300 && (method === 'HEAD' || status === 204 || status === 205)) {
-      // No body by definition, whatever Content-Length says.
-      await response.body.dump({ limit: ERROR_DRAIN_BYTES }).catch(() => {});
-      return { status, headers: response.headers, body: Buffer.alloc(0) };
-    }
-    if (status >= 200 && status < 300) {
-      const { bytes } = await readBody(response.body, response.headers, { maxBytes: options.maxResponseBytes }, stats);
-      return { status, headers: response.headers, body: bytes };
-    }
-    await response.body.dump({ limit: ERROR_DRAIN_BYTES }).catch(() => {});
-    return { status, headers: response.headers, body: undefined };
+    origin = next.origin;
+    path = next.pathname + next.search;
   }
 }

@@ -1,0 +1,219 @@
+/**
+ * One HTTP request through an undici dispatcher, its answer read as it arrives within the caps.
+ *
+ * It drives `dispatcher.dispatch` with its own handler instead of calling `undici.request`: that
+ * one wraps every answer in a Readable stream, an async resource and an abort listener, which cost
+ * more per call than the whole rest of a governed call (see bench/). An uncoded body is collected
+ * straight from the handler; only a compressed body goes through a stream, into the decoders.
+ * @see DESIGN.md §4.4, §5 "Bodies"; FIELD-NOTES "undici"
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { GatehouseFailure } from '../errors.ts';
+import { declaredLength, decodeBody, parseCodings, type BodyMeter } from './body.ts';
+
+/** A request ready to leave: path and headers final, lower-case header names. */
+export interface WireRequest {
+  readonly origin: string;
+  /** Path and query, e.g. `/v1/items/a%2Fb?limit=10`. */
+  readonly path: string;
+  readonly method: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer | undefined;
+}
+
+/** Ends the request early: `onAbort` registers the one function to call, `reason` says if it already happened. */
+export interface Cancellation {
+  readonly reason: Error | undefined;
+  onAbort(hook: ((reason: Error) => void) | undefined): void;
+}
+
+/** Limits of one request. */
+export interface RequestOnceOptions {
+  /** Largest body accepted, on the wire and after decompression. */
+  readonly maxBytes: number;
+  /** Deadline for response headers after the request is sent (undici's timer). */
+  readonly headersTimeoutMs: number;
+  /** Deadline between two body chunks (undici's timer). */
+  readonly bodyTimeoutMs: number;
+  readonly cancel: Cancellation;
+}
+
+/** The answer. The body is read for 2xx answers only (empty for HEAD, 204 and 205). */
+export interface Answer {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  /** Decoded body (2xx), or undefined for any other status. */
+  readonly body: Buffer | undefined;
+}
+
+/** Counters the audit reports, updated as bytes arrive so that a refused answer keeps them. */
+export interface AnswerMeter extends BodyMeter {
+  /** Status of the last answer received, even when its body is then refused. */
+  status: number | undefined;
+}
+
+/** How much of an unread answer is drained so the connection can be reused; past it, it is closed. */
+const DRAIN_BYTES = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Sends `request` once and reads its answer.
+ * @throws GatehouseFailure `too_large`, `decompression_limit`, `unsupported_encoding`; undici and
+ *   Node errors as they come (the caller classifies them); the cancellation's reason when cancelled.
+ */
+export function requestOnce(dispatcher: Dispatcher, request: WireRequest, options: RequestOnceOptions, meter: AnswerMeter): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const handler = new AnswerHandler(request.method, options, meter, resolve, reject);
+    if (options.cancel.reason !== undefined) return reject(options.cancel.reason);
+    options.cancel.onAbort((reason) => handler.cancel(reason));
+    dispatcher.dispatch(
+      {
+        origin: request.origin,
+        path: request.path,
+        method: request.method as Dispatcher.HttpMethod,
+        headers: request.headers,
+        body: request.body,
+        headersTimeout: options.headersTimeoutMs,
+        bodyTimeout: options.bodyTimeoutMs,
+      },
+      handler,
+    );
+  });
+}
+
+/** What the handler does with body chunks. */
+type Mode = 'head' | 'collect' | 'decode' | 'drain' | 'done';
+
+class AnswerHandler implements Dispatcher.DispatchHandler {
+  readonly #method: string;
+  readonly #options: RequestOnceOptions;
+  readonly #meter: AnswerMeter;
+  readonly #resolve: (answer: Answer) => void;
+  readonly #reject: (error: unknown) => void;
+  #settled = false;
+  #mode: Mode = 'head';
+  #controller: Dispatcher.DispatchController | undefined;
+  #cancelled: Error | undefined;
+  #status = 0;
+  #headers: IncomingHttpHeaders = {};
+  #chunks: Buffer[] = [];
+  #bytes = 0;
+  /** Feeds a compressed body to its decoders. */
+  #source: Readable | undefined;
+
+  constructor(method: string, options: RequestOnceOptions, meter: AnswerMeter, resolve: (answer: Answer) => void, reject: (error: unknown) => void) {
+    this.#method = method;
+    this.#options = options;
+    this.#meter = meter;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  /** The call ended early: settle now, and stop the request (or stop it once it starts). */
+  cancel(reason: Error): void {
+    this.#cancelled = reason;
+    this.#fail(reason);
+    this.#controller?.abort(reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#cancelled !== undefined) controller.abort(this.#cancelled);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
+    if (status < 200 || this.#settled) return;
+    this.#status = status;
+    this.#headers = headers;
+    this.#meter.status = status;
+    if (status >= 300 || this.#method === 'HEAD' || status === 204 || status === 205) {
+      // Not read: settled now, drained in the background so the connection can be reused.
+      this.#mode = 'drain';
+      this.#settle({ status, headers, body: status < 300 ? EMPTY : undefined });
+      return;
+    }
+    try {
+      if (declaredLength(headers['content-length']) > this.#options.maxBytes) {
+        throw new GatehouseFailure('too_large', `Content-Length over the ${this.#options.maxBytes}-byte cap`);
+      }
+      const codings = parseCodings(headers['content-encoding']);
+      if (codings.length === 0) {
+        this.#mode = 'collect';
+        return;
+      }
+      this.#mode = 'decode';
+      this.#source = new Readable({
+        read: () => controller.resume(),
+        destroy: (error, callback) => {
+          if (this.#mode === 'decode') controller.abort(error ?? new Error('decoding stopped'));
+          callback(error);
+        },
+      });
+      decodeBody(this.#source, codings, this.#options.maxBytes, this.#meter).then(
+        (body) => this.#settle({ status, headers, body }),
+        (error: unknown) => this.#fail(error),
+      );
+    } catch (error) {
+      this.#refuse(controller, error);
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#mode === 'decode') {
+      if (this.#source?.push(chunk) === false) controller.pause();
+      return;
+    }
+    this.#bytes += chunk.length;
+    if (this.#mode === 'drain') {
+      if (this.#bytes > DRAIN_BYTES) controller.abort(new Error('unread answer too long to drain'));
+      return;
+    }
+    if (this.#mode !== 'collect') return;
+    this.#meter.bytesIn += chunk.length;
+    if (this.#bytes > this.#options.maxBytes) {
+      this.#refuse(controller, new GatehouseFailure('too_large', `body over the ${this.#options.maxBytes}-byte cap`));
+      return;
+    }
+    this.#chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    const mode = this.#mode;
+    this.#mode = 'done';
+    if (mode === 'decode') this.#source?.push(null);
+    else if (mode === 'collect') {
+      const chunks = this.#chunks;
+      this.#settle({ status: this.#status, headers: this.#headers, body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.#bytes) });
+    }
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
+    const mode = this.#mode;
+    this.#mode = 'done';
+    if (mode === 'decode') this.#source?.destroy(error);
+    else this.#fail(error);
+  }
+
+  /** Refuses the answer and stops reading it (undici then closes the connection). */
+  #refuse(controller: Dispatcher.DispatchController, error: unknown): void {
+    this.#mode = 'done';
+    this.#fail(error);
+    controller.abort(error as Error);
+  }
+
+  #settle(answer: Answer): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#options.cancel.onAbort(undefined);
+    this.#resolve(answer);
+  }
+
+  #fail(error: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#options.cancel.onAbort(undefined);
+    this.#reject(error);
+  }
+}
