@@ -38,7 +38,7 @@ describe('OAuth2 client credentials against a real oidc-provider (RFC 6749 §4.4
 
   it('fetches a token the server accepts, with the scopes space-separated, and caches it', async () => {
     const started = performance.now();
-    const first = await fixture.provider.apply(fixture.spec('crm'), signal);
+    const first = await fixture.provider.apply(fixture.spec('crm'), { signal });
     const fetchMs = performance.now() - started;
     const token = bearer(first.headers);
     assert.deepEqual(first.secrets, [token]);
@@ -46,7 +46,7 @@ describe('OAuth2 client credentials against a real oidc-provider (RFC 6749 §4.4
     const stored = await oauthServer.provider.ClientCredentials.find(token);
     assert.equal(stored?.scope, 'read write');
     const cachedStart = performance.now();
-    const second = await fixture.provider.apply(fixture.spec('crm'), signal);
+    const second = await fixture.provider.apply(fixture.spec('crm'), { signal });
     const cachedMs = performance.now() - cachedStart;
     assert.equal(bearer(second.headers), token);
     assert.equal(oauthServer.grants.get('client_credentials'), 1);
@@ -57,11 +57,11 @@ describe('OAuth2 client credentials against a real oidc-provider (RFC 6749 §4.4
   });
 
   it('renews shortly before expires_in and never sends a token past it', async () => {
-    const token = bearer((await fixture.provider.apply(fixture.spec('crm'), signal)).headers);
+    const token = bearer((await fixture.provider.apply(fixture.spec('crm'), { signal })).headers);
     fixture.clock.offset = 600_000 - 31_000; // 31 s left of 600: still used
-    assert.equal(bearer((await fixture.provider.apply(fixture.spec('crm'), signal)).headers), token);
+    assert.equal(bearer((await fixture.provider.apply(fixture.spec('crm'), { signal })).headers), token);
     fixture.clock.offset = 600_000 - 29_000; // inside the 30 s margin: renewed
-    const renewed = bearer((await fixture.provider.apply(fixture.spec('crm'), signal)).headers);
+    const renewed = bearer((await fixture.provider.apply(fixture.spec('crm'), { signal })).headers);
     assert.notEqual(renewed, token);
     assert.equal(oauthServer.grants.get('client_credentials'), 2);
   });
@@ -70,14 +70,14 @@ describe('OAuth2 client credentials against a real oidc-provider (RFC 6749 §4.4
     oauthServer.delayTokens(200);
     // The first answer arrives after its 600 s have passed (by the provider's clock); the second does not.
     const late = setTimeout(() => (fixture.clock.offset += 600_000), 100);
-    const token = bearer((await fixture.provider.apply(fixture.spec('crm'), signal)).headers);
+    const token = bearer((await fixture.provider.apply(fixture.spec('crm'), { signal })).headers);
     clearTimeout(late);
     assert.equal(oauthServer.grants.get('client_credentials'), 2);
     assert.equal(await oauthServer.accepts(token), true);
     // Every answer arrives expired: refused, after one more try.
     fixture.clock.offset += 600_000;
     const ticking = setInterval(() => (fixture.clock.offset += 600_000), 40);
-    const failure = await failureOf(fixture.provider.apply(fixture.spec('crm'), signal)).finally(() => clearInterval(ticking));
+    const failure = await failureOf(fixture.provider.apply(fixture.spec('crm'), { signal })).finally(() => clearInterval(ticking));
     assert.equal(failure.kind, 'auth_required');
     assert.match(failure.message, /expired/);
     assert.equal(oauthServer.grants.get('client_credentials'), 4);
@@ -85,25 +85,25 @@ describe('OAuth2 client credentials against a real oidc-provider (RFC 6749 §4.4
 
   it('shares one in-flight fetch among concurrent calls', async () => {
     oauthServer.delayTokens(150);
-    const results = await Promise.all(Array.from({ length: 12 }, () => fixture.provider.apply(fixture.spec('crm'), signal)));
+    const results = await Promise.all(Array.from({ length: 12 }, () => fixture.provider.apply(fixture.spec('crm'), { signal })));
     assert.equal(new Set(results.map((r) => bearer(r.headers))).size, 1);
     assert.equal(oauthServer.grants.get('client_credentials'), 1);
   });
 
   it('invalidate() after a 401 drops the token, and the next apply fetches a fresh one', async () => {
-    const token = bearer((await fixture.provider.apply(fixture.spec('crm'), signal)).headers);
+    const token = bearer((await fixture.provider.apply(fixture.spec('crm'), { signal })).headers);
     assert.equal(fixture.provider.invalidate(fixture.spec('crm')), true);
-    const fresh = bearer((await fixture.provider.apply(fixture.spec('crm'), signal)).headers);
+    const fresh = bearer((await fixture.provider.apply(fixture.spec('crm'), { signal })).headers);
     assert.notEqual(fresh, token);
     assert.equal(oauthServer.grants.get('client_credentials'), 2);
     assert.ok(fixture.events.some((e) => e.outcome === 'invalidated' && e.credential === 'crm'));
   });
 
   it('a rotated client secret is used by the next call, and a wrong one fails without leaking it', async () => {
-    const original = bearer((await fixture.provider.apply(fixture.spec('crm'), signal)).headers);
+    const original = bearer((await fixture.provider.apply(fixture.spec('crm'), { signal })).headers);
     const wrongSecret = 'rotated-but-wrong-secret-77';
     await fixture.secrets.set('crm', { clientId: SERVICE_CLIENT.clientId, clientSecret: wrongSecret });
-    const failure = await failureOf(fixture.provider.apply(fixture.spec('crm'), signal));
+    const failure = await failureOf(fixture.provider.apply(fixture.spec('crm'), { signal }));
     assert.equal(failure.kind, 'auth_required');
     assert.equal(failure.reason, 'missing_credential');
     assert.match(failure.message, /invalid_client/);
@@ -111,13 +111,13 @@ describe('OAuth2 client credentials against a real oidc-provider (RFC 6749 §4.4
     assert.ok(!JSON.stringify(fixture.events).includes(wrongSecret));
     // Back to the original pair: its still-valid token is used again, no new fetch.
     await fixture.secrets.set('crm', { ...SERVICE_CLIENT });
-    assert.equal(bearer((await fixture.provider.apply(fixture.spec('crm'), signal)).headers), original);
+    assert.equal(bearer((await fixture.provider.apply(fixture.spec('crm'), { signal })).headers), original);
     assert.equal(oauthServer.grants.get('client_credentials'), 2);
   });
 
   it('a token endpoint that echoes the secret in its error leaks nothing', async () => {
     oauthServer.failTokens(1, 400, 'invalid_request', `bad secret ${SERVICE_CLIENT.clientSecret}`);
-    const failure = await failureOf(fixture.provider.apply(fixture.spec('crm'), signal));
+    const failure = await failureOf(fixture.provider.apply(fixture.spec('crm'), { signal }));
     assert.equal(failure.kind, 'auth_required');
     assert.ok(!failure.message.includes(SERVICE_CLIENT.clientSecret));
     assert.equal((failure as unknown as Error).cause, undefined);
@@ -125,27 +125,27 @@ describe('OAuth2 client credentials against a real oidc-provider (RFC 6749 §4.4
     assert.ok(fixture.events.some((e) => e.outcome === 'failed' && e.credential === 'crm'));
     // An error code of the server's own choosing is not repeated either, only registered ones.
     oauthServer.failTokens(1, 400, 'svc_secret_3f9a1c7e5b');
-    const custom = await failureOf(fixture.provider.apply(fixture.spec('crm'), signal));
+    const custom = await failureOf(fixture.provider.apply(fixture.spec('crm'), { signal }));
     assert.ok(!custom.message.includes('svc_secret') && /oauth_error/.test(custom.message), custom.message);
   });
 
   it('a token endpoint 503 is service_unavailable (retryable), not a credential problem', async () => {
     oauthServer.failTokens(1, 503, 'temporarily_unavailable');
-    const failure = await failureOf(fixture.provider.apply(fixture.spec('crm'), signal));
+    const failure = await failureOf(fixture.provider.apply(fixture.spec('crm'), { signal }));
     assert.equal(failure.kind, 'service_unavailable');
   });
 
   it('a missing or incomplete payload is auth_required/missing_credential', async () => {
     await fixture.secrets.delete('crm');
-    assert.equal((await failureOf(fixture.provider.apply(fixture.spec('crm'), signal))).reason, 'missing_credential');
+    assert.equal((await failureOf(fixture.provider.apply(fixture.spec('crm'), { signal }))).reason, 'missing_credential');
     await fixture.secrets.set('crm', { clientId: 'only-id' } as never);
-    assert.equal((await failureOf(fixture.provider.apply(fixture.spec('crm'), signal))).reason, 'missing_credential');
+    assert.equal((await failureOf(fixture.provider.apply(fixture.spec('crm'), { signal }))).reason, 'missing_credential');
     assert.equal(oauthServer.grants.get('client_credentials') ?? 0, 0);
   });
 
   it('the token endpoint obeys the address rules: loopback without privateRanges is never dialed', async () => {
     const before = oauthServer.server.connections;
-    const failure = await failureOf(fixture.provider.apply(fixture.spec('unlisted'), signal));
+    const failure = await failureOf(fixture.provider.apply(fixture.spec('unlisted'), { signal }));
     assert.equal(failure.kind, 'blocked_by_policy');
     assert.equal(failure.reason, 'private_address');
     assert.equal(oauthServer.server.connections, before);
@@ -154,8 +154,8 @@ describe('OAuth2 client credentials against a real oidc-provider (RFC 6749 §4.4
   it('a caller that aborts stops waiting, while the shared fetch completes for others', async () => {
     oauthServer.delayTokens(200);
     const controller = new AbortController();
-    const patient = fixture.provider.apply(fixture.spec('crm'), signal);
-    const impatient = fixture.provider.apply(fixture.spec('crm'), controller.signal);
+    const patient = fixture.provider.apply(fixture.spec('crm'), { signal });
+    const impatient = fixture.provider.apply(fixture.spec('crm'), { signal: controller.signal });
     setTimeout(() => controller.abort(), 20);
     await assert.rejects(impatient);
     assert.match(bearer((await patient).headers), /\S/);

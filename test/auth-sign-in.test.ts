@@ -47,7 +47,7 @@ describe('sign-in with authorization code + PKCE against a real oidc-provider (R
     });
   });
   const signIn = (name = 'crm'): Promise<void> => fixture.provider.signIn(name, { openUrl: async (url) => void (await browse(url, caPem)) });
-  const bearerOf = async (name = 'crm'): Promise<string> => (await fixture.provider.apply(fixture.spec(name), signal)).headers.authorization!;
+  const bearerOf = async (name = 'crm'): Promise<string> => (await fixture.provider.apply(fixture.spec(name), { signal })).headers.authorization!;
   after(async () => {
     await fixture.close();
     await oauthServer.close();
@@ -56,7 +56,7 @@ describe('sign-in with authorization code + PKCE against a real oidc-provider (R
   it('is signed out before sign-in, and a call then needs sign-in (auth_required)', async () => {
     assert.deepEqual(fixture.provider.authStatus('crm'), { signedIn: false });
     assert.deepEqual(fixture.provider.authStatus('nope'), { signedIn: false });
-    const failure = await failureOf(fixture.provider.apply(fixture.spec('crm'), signal));
+    const failure = await failureOf(fixture.provider.apply(fixture.spec('crm'), { signal }));
     assert.equal(failure.kind, 'auth_required');
     assert.equal(failure.reason, 'missing_credential');
   });
@@ -90,7 +90,7 @@ describe('sign-in with authorization code + PKCE against a real oidc-provider (R
     assert.ok(Date.parse(status.expiresAt!) > Date.now());
     assert.ok(!JSON.stringify(status).includes(stored.refreshToken!));
 
-    const applied = await fixture.provider.apply(fixture.spec('crm'), signal);
+    const applied = await fixture.provider.apply(fixture.spec('crm'), { signal });
     const token = applied.headers.authorization!.slice('Bearer '.length);
     assert.equal(await oauthServer.accepts(token), true);
     assert.equal(oauthServer.grants.get('authorization_code'), 1);
@@ -98,7 +98,7 @@ describe('sign-in with authorization code + PKCE against a real oidc-provider (R
 
     // Transparent refresh once the access token nears expiry.
     fixture.clock.offset = 300_000;
-    const refreshed = (await fixture.provider.apply(fixture.spec('crm'), signal)).headers.authorization!.slice('Bearer '.length);
+    const refreshed = (await fixture.provider.apply(fixture.spec('crm'), { signal })).headers.authorization!.slice('Bearer '.length);
     assert.notEqual(refreshed, token);
     assert.equal(await oauthServer.accepts(refreshed), true);
     assert.equal(oauthServer.grants.get('refresh_token'), 1);
@@ -109,7 +109,7 @@ describe('sign-in with authorization code + PKCE against a real oidc-provider (R
     await fixture.provider.signOut('crm');
     assert.deepEqual(fixture.provider.authStatus('crm'), { signedIn: false });
     assert.equal(await fixture.secrets.get('crm'), undefined);
-    assert.equal((await failureOf(fixture.provider.apply(fixture.spec('crm'), signal))).kind, 'auth_required');
+    assert.equal((await failureOf(fixture.provider.apply(fixture.spec('crm'), { signal }))).kind, 'auth_required');
   });
 
   it('answers a redirect with a wrong state 400 and never exchanges its code', async () => {
@@ -160,7 +160,7 @@ describe('sign-in with authorization code + PKCE against a real oidc-provider (R
     await fixture.provider.signIn('crm', { openUrl: async (url) => void (await browse(url, caPem)) });
     fixture.clock.offset = 300_000;
     oauthServer.failTokens(1, 400, 'invalid_grant');
-    const failure = await failureOf(fixture.provider.apply(fixture.spec('crm'), signal));
+    const failure = await failureOf(fixture.provider.apply(fixture.spec('crm'), { signal }));
     assert.equal(failure.kind, 'auth_required');
     assert.deepEqual(fixture.provider.authStatus('crm'), { signedIn: false });
     assert.equal(await fixture.secrets.get('crm'), undefined);
@@ -175,13 +175,13 @@ describe('sign-in with authorization code + PKCE against a real oidc-provider (R
     await signIn();
     fixture.clock.offset = 300_000;
     oauthServer.delayTokens(300, 'refresh_token');
-    const inFlight = failureOf(fixture.provider.apply(fixture.spec('crm'), signal));
+    const inFlight = failureOf(fixture.provider.apply(fixture.spec('crm'), { signal }));
     await until(() => oauthServer.grants.get('refresh_token') === 1);
     await fixture.provider.signOut('crm');
     assert.equal((await inFlight).kind, 'auth_required');
     assert.deepEqual(fixture.provider.authStatus('crm'), { signedIn: false });
     assert.equal(await fixture.secrets.get('crm'), undefined);
-    assert.equal((await failureOf(fixture.provider.apply(fixture.spec('crm'), signal))).kind, 'auth_required');
+    assert.equal((await failureOf(fixture.provider.apply(fixture.spec('crm'), { signal }))).kind, 'auth_required');
     assert.equal(oauthServer.grants.get('refresh_token'), 1);
   });
 
@@ -190,7 +190,7 @@ describe('sign-in with authorization code + PKCE against a real oidc-provider (R
     const previous = (await fixture.secrets.get('crm')) as { refreshToken: string };
     fixture.clock.offset = 300_000;
     oauthServer.delayTokens(400, 'refresh_token');
-    const background = failureOf(fixture.provider.apply(fixture.spec('crm'), signal));
+    const background = failureOf(fixture.provider.apply(fixture.spec('crm'), { signal }));
     await until(() => oauthServer.grants.get('refresh_token') === 1);
     await signIn();
     const current = (await fixture.secrets.get('crm')) as { refreshToken: string };
@@ -212,7 +212,7 @@ describe('sign-in with authorization code + PKCE against a real oidc-provider (R
     fixture.clock.offset = 300_000;
     oauthServer.delayTokens(400, 'refresh_token');
     oauthServer.failTokens(1, 400, 'invalid_grant');
-    const old = failureOf(fixture.provider.apply(fixture.spec('crm'), signal));
+    const old = failureOf(fixture.provider.apply(fixture.spec('crm'), { signal }));
     await until(() => oauthServer.grants.get('refresh_token') === 1);
     await signIn();
     const current = (await fixture.secrets.get('crm')) as { refreshToken?: string } | undefined;
@@ -232,7 +232,7 @@ describe('sign-in with authorization code + PKCE against a real oidc-provider (R
     assert.equal(fixture.provider.authStatus('online').signedIn, true);
     assert.equal(await oauthServer.accepts((await bearerOf('online')).slice(7)), true);
     fixture.clock.offset = 300_000;
-    assert.equal((await failureOf(fixture.provider.apply(fixture.spec('online'), signal))).kind, 'auth_required');
+    assert.equal((await failureOf(fixture.provider.apply(fixture.spec('online'), { signal }))).kind, 'auth_required');
     assert.deepEqual(fixture.provider.authStatus('online'), { signedIn: false });
     assert.equal(oauthServer.grants.get('refresh_token') ?? 0, 0);
   });

@@ -52,16 +52,16 @@ describe('half-open probe (cockatiel SamplingBreaker)', () => {
   const signal = new AbortController().signal;
 
   async function openCircuit(circuit: ServiceCircuit): Promise<void> {
-    for (let i = 0; i < 20; i += 1) await circuit.execute(transient, signal).catch(() => {});
+    for (let i = 0; i < 20; i += 1) await circuit.execute(transient, { signal }).catch(() => {});
     assert.equal(circuit.status().state, 'open');
   }
 
   it('lets one probe through after halfOpenAfterMs; its success closes the circuit', async () => {
     const circuit = new ServiceCircuit('s', { halfOpenAfterMs: 100 });
     await openCircuit(circuit);
-    await assert.rejects(circuit.execute(() => 'x', signal), { reason: 'circuit_open' });
+    await assert.rejects(circuit.execute(() => 'x', { signal }), { reason: 'circuit_open' });
     await sleep(120);
-    assert.equal(await circuit.execute(() => 'probe', signal), 'probe');
+    assert.equal(await circuit.execute(() => 'probe', { signal }), 'probe');
     assert.equal(circuit.status().state, 'closed');
   });
 
@@ -69,7 +69,7 @@ describe('half-open probe (cockatiel SamplingBreaker)', () => {
     const circuit = new ServiceCircuit('s', { halfOpenAfterMs: 100 });
     await openCircuit(circuit);
     await sleep(120);
-    await assert.rejects(circuit.execute(transient, signal), { reason: 'connection_reset' });
+    await assert.rejects(circuit.execute(transient, { signal }), { reason: 'connection_reset' });
     assert.equal(circuit.status().state, 'open');
   });
 
@@ -77,8 +77,8 @@ describe('half-open probe (cockatiel SamplingBreaker)', () => {
     const circuit = new ServiceCircuit('s', { halfOpenAfterMs: 50 });
     await openCircuit(circuit);
     await sleep(70);
-    const probe = circuit.execute(() => sleep(300).then(() => 'late'), signal);
-    const waiting = circuit.execute(() => 'second', AbortSignal.timeout(50));
+    const probe = circuit.execute(() => sleep(300).then(() => 'late'), { signal });
+    const waiting = circuit.execute(() => 'second', { signal: AbortSignal.timeout(50) });
     const started = performance.now();
     await assert.rejects(waiting, { name: 'TimeoutError' });
     assert.ok(performance.now() - started < 150);

@@ -32,8 +32,11 @@ export interface AuthStatus {
 
 /** Supplies credential headers and manages sign-in. */
 export interface CredentialProvider {
-  /** Headers for `spec`, read from the secret store (or a token cache) now. */
-  apply(spec: CredentialSpec, signal: AbortSignal): Promise<AppliedCredential>;
+  /**
+   * Headers for `spec`, read from the secret store (or a token cache) now. `call.signal` ends a
+   * token fetch; it is read only when one is needed (it may be made on demand).
+   */
+  apply(spec: CredentialSpec, call: { readonly signal: AbortSignal }): Promise<AppliedCredential>;
   /** Forgets a cached access token after a 401; true when a fresh one may be fetched. */
   invalidate(spec: CredentialSpec): boolean;
   signIn(name: string, options: SignInOptions): Promise<void>;
@@ -86,9 +89,9 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
   }
 
   return {
-    async apply(spec, signal) {
+    async apply(spec, call) {
       if (spec.type === 'oauth2ClientCredentials' || spec.type === 'oauth2AuthorizationCode') {
-        const { token, use } = await tokens.accessToken(spec, signal);
+        const { token, use } = await tokens.accessToken(spec, call.signal);
         return { headers: { authorization: `Bearer ${token}` }, secrets: [token], use };
       }
       let payload;

@@ -250,10 +250,9 @@ export class GatewayImpl implements Gateway {
     if (this.#closed) call.abort('closed');
     this.#calls.add(call);
     const deadlineAt = performance.now() + limits.timeoutMs;
-    const policy = this.#resilience.policyFor({ ...plan, service, limits, caller: record.caller, deadlineAt });
     try {
       const context = { credentials: this.#credentials, dispatcher: this.#dispatcherFor(service) };
-      return await policy.execute(() => sendAttempt(context, exchange, call, record), call.signal);
+      return await this.#resilience.run({ ...plan, service, limits, caller: record.caller, deadlineAt }, call, () => sendAttempt(context, exchange, call, record));
     } catch (error) {
       throw classifyError(error, call.fired);
     } finally {

@@ -50,7 +50,7 @@ export async function sendAttempt(
         // Recorded as failed until the provider answers.
         const used: NonNullable<CallRecord['credential']> = { name: spec.name, use: 'failed' };
         record.credential = used;
-        credential = await context.credentials.apply(spec, call.signal);
+        credential = await context.credentials.apply(spec, call);
         used.use = credential.use;
       }
       record.attempts += 1;

@@ -7,9 +7,7 @@
  * of any status. Detection does not stop attempts: they are what notices the network is back.
  * @see DESIGN.md §2 "Connectivity and the offline queue"
  */
-import type { IDefaultPolicyContext } from 'cockatiel';
 import { GatehouseFailure, isFailure } from '../errors.ts';
-import type { CallPolicy } from './call-policy.ts';
 import type { StatusEvents } from './status-events.ts';
 
 /** Consecutive unreachable attempts that mean "offline". */
@@ -22,8 +20,8 @@ function isResolverUnavailable(error: unknown, depth = 0): boolean {
   return isResolverUnavailable((error as { cause?: unknown }).cause, depth + 1);
 }
 
-/** The gateway's view of the network; wraps each attempt to observe it. */
-export class Connectivity implements CallPolicy {
+/** The gateway's view of the network, learnt from the host and from each attempt. */
+export class Connectivity {
   readonly #events: StatusEvents;
   #hostOnline = true;
   #detectedOffline = false;
@@ -54,20 +52,16 @@ export class Connectivity implements CallPolicy {
     this.#announce(before);
   }
 
-  async execute<T>(fn: (context: IDefaultPolicyContext) => PromiseLike<T> | T, signal: AbortSignal): Promise<T> {
+  /** @throws GatehouseFailure `no_network` while the host reports no network (nothing is sent). */
+  assertHostOnline(): void {
     if (!this.#hostOnline) throw new GatehouseFailure('no_network', 'the host reports no network');
-    try {
-      const value = await fn({ signal });
-      this.#reached(true);
-      return value;
-    } catch (error) {
-      if (isFailure(error) && (error.reason === 'no_network' || (error.kind === 'dns_error' && isResolverUnavailable(error)))) {
-        this.#reached(false);
-      } else if (isFailure(error) && error.status !== undefined) {
-        this.#reached(true);
-      }
-      throw error;
-    }
+  }
+
+  /** Learns from an attempt's outcome: `undefined` for an answer, else what it threw. */
+  observe(error: unknown): void {
+    if (error === undefined) this.#reached(true);
+    else if (isFailure(error) && (error.reason === 'no_network' || (error.kind === 'dns_error' && isResolverUnavailable(error)))) this.#reached(false);
+    else if (isFailure(error) && error.status !== undefined) this.#reached(true);
   }
 
   #reached(reached: boolean): void {

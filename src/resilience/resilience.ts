@@ -1,25 +1,26 @@
 /**
- * Builds each call's resilience policy from the shared per-caller, per-service and per-operation
- * state, outermost first:
+ * Runs each call's attempts under the shared per-caller, per-service and per-operation state, in
+ * this order:
  *
  *   caller limits -> service rate -> operation concurrency -> retries -> connectivity -> breaker -> attempt
  *
  * Limits are taken once per call (a retry is not a new call); the breaker and the connectivity
- * monitor see every attempt.
+ * monitor see every attempt. It is one loop rather than a chain of wrapped policies: each wrapper
+ * would cost every call a closure and a promise, and nearly every call passes all of them at once.
  * @see DESIGN.md §4.6, §5 "Retries", "Limits"
  */
+import { isFailure } from '../errors.ts';
 import type { CompiledService, Limits, RoleLimits } from '../policy/compiled.ts';
-import { wrapPolicies, type CallPolicy } from './call-policy.ts';
+import { sleep } from './abortable.ts';
+import type { CallControl } from './call-control.ts';
 import { CallerLimits } from './caller-limits.ts';
-import { ConcurrencyPolicy } from './concurrency-policy.ts';
+import { ConcurrencyLimit } from './concurrency-limit.ts';
 import { Connectivity } from './connectivity.ts';
-import { RateLimitPolicy } from './rate-limit-policy.ts';
 import { RetryBudget } from './retry-budget.ts';
-import { DEFAULT_RETRY_SETTINGS } from './retry-decision.ts';
-import { RetryPolicy } from './retry-policy.ts';
+import { DEFAULT_RETRY_SETTINGS, decideRetry } from './retry-decision.ts';
 import { ServiceCircuit, type CircuitStatus } from './service-circuit.ts';
 import { StatusEvents } from './status-events.ts';
-import { TokenBucket } from './token-bucket.ts';
+import { TokenBucket, takeToken } from './token-bucket.ts';
 
 /** One call, as the resilience layer sees it. */
 export interface CallPlan {
@@ -37,7 +38,8 @@ export interface CallPlan {
 
 /** Shared state of one service. */
 interface ServiceState {
-  readonly rate: RateLimitPolicy | undefined;
+  readonly rate: TokenBucket | undefined;
+  readonly what: string;
   readonly budget: RetryBudget;
   readonly circuit: ServiceCircuit;
 }
@@ -49,7 +51,7 @@ export class Resilience {
   readonly #trustedCaller: string;
   readonly #callers: CallerLimits;
   readonly #services = new Map<string, ServiceState>();
-  readonly #concurrency = new Map<string, ConcurrencyPolicy>();
+  readonly #concurrency = new Map<string, ConcurrencyLimit>();
 
   /** `trustedCaller` (`main`) is exempt from per-caller limits; `roles` sets other roles' limits. */
   constructor(trustedCaller: string, roles?: ReadonlyMap<string, RoleLimits>) {
@@ -57,21 +59,52 @@ export class Resilience {
     this.#callers = new CallerLimits(roles);
   }
 
-  /** The policy one call runs under. */
-  policyFor(plan: CallPlan): CallPolicy {
+  /**
+   * Runs `attempt` until it succeeds or may not be retried.
+   * @throws the last attempt's failure, or a limit's `local_limit`, `no_network` or `circuit_open`.
+   */
+  async run<T>(plan: CallPlan, call: CallControl, attempt: () => Promise<T>): Promise<T> {
     const service = this.#service(plan.service);
     service.budget.recordCall();
-    const { retries } = plan.limits;
-    return wrapPolicies(
-      this.#callers.policyFor(plan.caller, this.#trustedCaller),
-      service.rate,
-      this.#concurrencyFor(plan.limitKey, plan.limits.concurrency),
-      plan.retryable && retries > 0
-        ? new RetryPolicy({ retries, deadlineAt: plan.deadlineAt, budget: service.budget, settings: DEFAULT_RETRY_SETTINGS })
-        : undefined,
-      this.connectivity,
-      service.circuit,
-    );
+    const callerSlot = plan.caller === this.#trustedCaller ? undefined : this.#callers.admit(plan.caller);
+    let slot: ConcurrencyLimit | undefined;
+    try {
+      if (service.rate !== undefined) takeToken(service.rate, service.what);
+      const concurrency = this.#concurrencyFor(plan.limitKey, plan.limits.concurrency);
+      if (concurrency !== undefined) {
+        const waiting = concurrency.acquire(call);
+        if (waiting !== undefined) await waiting;
+        slot = concurrency;
+      }
+      return await this.#attempts(plan, service, call, attempt);
+    } finally {
+      slot?.release();
+      callerSlot?.release();
+    }
+  }
+
+  async #attempts<T>(plan: CallPlan, service: ServiceState, call: CallControl, attempt: () => Promise<T>): Promise<T> {
+    const retries = plan.retryable ? plan.limits.retries : 0;
+    for (let retry = 1; ; retry += 1) {
+      try {
+        this.connectivity.assertHostOnline();
+        let value: T;
+        try {
+          value = await service.circuit.execute(attempt, call);
+        } catch (error) {
+          this.connectivity.observe(error);
+          throw error;
+        }
+        this.connectivity.observe(undefined);
+        return value;
+      } catch (error) {
+        if (retry > retries || call.reason !== undefined || !isFailure(error)) throw error;
+        const remainingMs = plan.deadlineAt - performance.now();
+        const decision = decideRetry({ failure: error, retry, remainingMs, settings: DEFAULT_RETRY_SETTINGS, random: Math.random() });
+        if (!decision.retry || !service.budget.tryRetry()) throw error;
+        await sleep(decision.delayMs, call.signal);
+      }
+    }
   }
 
   /** Every service's breaker state (services not called yet are closed). */
@@ -84,7 +117,8 @@ export class Resilience {
     if (state === undefined) {
       const rate = service.limits.ratePerMinute;
       state = {
-        rate: rate === undefined ? undefined : new RateLimitPolicy(new TokenBucket(rate), `service ${service.id}`),
+        rate: rate === undefined ? undefined : new TokenBucket(rate),
+        what: `service ${service.id}`,
         budget: new RetryBudget(),
         circuit: new ServiceCircuit(service.id),
       };
@@ -93,13 +127,13 @@ export class Resilience {
     return state;
   }
 
-  #concurrencyFor(key: string, limit: number | undefined): ConcurrencyPolicy | undefined {
+  #concurrencyFor(key: string, limit: number | undefined): ConcurrencyLimit | undefined {
     if (limit === undefined) return undefined;
-    let policy = this.#concurrency.get(key);
-    if (policy === undefined) {
-      policy = new ConcurrencyPolicy(limit, 4 * limit, key);
-      this.#concurrency.set(key, policy);
+    let concurrency = this.#concurrency.get(key);
+    if (concurrency === undefined) {
+      concurrency = new ConcurrencyLimit(limit, 4 * limit, key);
+      this.#concurrency.set(key, concurrency);
     }
-    return policy;
+    return concurrency;
   }
 }

@@ -1,16 +1,20 @@
 /**
- * A circuit breaker per service (cockatiel `CircuitBreakerPolicy` + `SamplingBreaker`): it opens
- * when more than `threshold` of the attempts in the sampling window failed transiently
- * (connection failure, timeout, 502/503/504), with at least `minimumAttempts` attempts in it.
- * While open every attempt fails at once as `service_unavailable`/`circuit_open` with
- * `retryAfterMs` = time to half-open, sending nothing; after `halfOpenAfterMs` one probe goes
- * through and its outcome closes or reopens the circuit.
+ * A circuit breaker per service: it opens when more than `threshold` of the attempts in the
+ * sampling window failed transiently (connection failure, timeout, 502/503/504), with at least
+ * `minimumAttempts` attempts in it. While open every attempt fails at once as
+ * `service_unavailable`/`circuit_open` with `retryAfterMs` = time to half-open, sending nothing;
+ * after `halfOpenAfterMs` one probe goes through and its outcome closes or reopens the circuit.
+ * Calls arriving during the probe wait for its verdict, never past their own signal.
+ *
+ * The window statistics are cockatiel's `SamplingBreaker`; the three states are kept here, because
+ * cockatiel's `CircuitBreakerPolicy` wraps every closed-state call in its executor's promises and
+ * events, which the per-call budget (bench/) has no room for.
  * @see DESIGN.md §2 "Error envelope", §4.6
  */
-import { BrokenCircuitError, CircuitState, SamplingBreaker, circuitBreaker, handleWhen, type CircuitBreakerPolicy, type IDefaultPolicyContext } from 'cockatiel';
+import { CircuitState, SamplingBreaker } from 'cockatiel';
 import { GatehouseFailure, isFailure } from '../errors.ts';
 import { raceAbort } from './abortable.ts';
-import type { CallPolicy } from './call-policy.ts';
+import type { CallControl } from './call-control.ts';
 
 /** Settings of a service's breaker. */
 export interface CircuitSettings {
@@ -44,49 +48,93 @@ function isTransient(error: unknown): boolean {
 }
 
 /** One service's breaker. */
-export class ServiceCircuit implements CallPolicy {
+export class ServiceCircuit {
   readonly #service: string;
   readonly #halfOpenAfterMs: number;
-  readonly #policy: CircuitBreakerPolicy;
+  readonly #breaker: SamplingBreaker;
+  #state: CircuitStatus['state'] = 'closed';
   #openedAt = 0;
+  /** While half-open: settles when the probe's verdict is in. */
+  #verdict: Promise<void> | undefined;
 
   constructor(service: string, settings: CircuitSettings = {}) {
     this.#service = service;
     this.#halfOpenAfterMs = settings.halfOpenAfterMs ?? 10_000;
     const samplingMs = settings.samplingMs ?? 10_000;
-    this.#policy = circuitBreaker(handleWhen(isTransient), {
-      halfOpenAfter: this.#halfOpenAfterMs,
-      breaker: new SamplingBreaker({
-        threshold: settings.threshold ?? 0.5,
-        duration: samplingMs,
-        minimumRps: ((settings.minimumAttempts ?? 20) * 1000) / samplingMs,
-      }),
-    });
-    this.#policy.onBreak(() => {
-      this.#openedAt = Date.now();
+    this.#breaker = new SamplingBreaker({
+      threshold: settings.threshold ?? 0.5,
+      duration: samplingMs,
+      minimumRps: ((settings.minimumAttempts ?? 20) * 1000) / samplingMs,
     });
   }
 
-  async execute<T>(fn: (context: IDefaultPolicyContext) => PromiseLike<T> | T, signal: AbortSignal): Promise<T> {
-    try {
-      // Closed: cockatiel runs `fn` at once and waits for nothing else, and `fn` ends on `signal`
-      // itself, so no race (and no abort listener) is needed. Calls arriving during a half-open
-      // probe wait for its verdict; never past their own signal.
-      if (this.#policy.state === CircuitState.Closed) return await this.#policy.execute(fn, signal);
-      return await raceAbort(this.#policy.execute(fn, signal), signal);
-    } catch (error) {
-      if (error instanceof BrokenCircuitError) {
-        throw new GatehouseFailure('circuit_open', `circuit of ${this.#service} is open`, { retryAfterMs: this.#untilHalfOpen() });
-      }
-      throw error;
-    }
+  /**
+   * Runs one attempt through the breaker.
+   * @throws GatehouseFailure `circuit_open` while open; the call's reason if it ends while waiting for a probe.
+   */
+  execute<T>(attempt: () => PromiseLike<T> | T, call: Pick<CallControl, 'signal'>): Promise<T> {
+    if (this.#state === 'closed') return this.#closed(attempt);
+    return this.#notClosed(attempt, call);
   }
 
   status(): CircuitStatus {
-    const state = this.#policy.state;
-    if (state === CircuitState.HalfOpen) return { service: this.#service, state: 'half-open' };
-    if (state === CircuitState.Closed) return { service: this.#service, state: 'closed' };
-    return { service: this.#service, state: 'open', retryAfterMs: this.#untilHalfOpen() };
+    if (this.#state === 'open') return { service: this.#service, state: 'open', retryAfterMs: this.#untilHalfOpen() };
+    return { service: this.#service, state: this.#state };
+  }
+
+  async #closed<T>(attempt: () => PromiseLike<T> | T): Promise<T> {
+    let value: T;
+    try {
+      value = await attempt();
+    } catch (error) {
+      // Failures that say nothing about the service's health are not sampled.
+      if (isTransient(error) && this.#breaker.failure(CircuitState.Closed) && this.#state === 'closed') this.#open();
+      throw error;
+    }
+    this.#breaker.success(CircuitState.Closed);
+    return value;
+  }
+
+  async #notClosed<T>(attempt: () => PromiseLike<T> | T, call: Pick<CallControl, 'signal'>): Promise<T> {
+    for (;;) {
+      if (this.#state === 'closed') return this.#closed(attempt);
+      if (this.#state === 'open') {
+        if (this.#untilHalfOpen() > 0) {
+          throw new GatehouseFailure('circuit_open', `circuit of ${this.#service} is open`, { retryAfterMs: this.#untilHalfOpen() });
+        }
+        return this.#probe(attempt);
+      }
+      await raceAbort(this.#verdict ?? Promise.resolve(), call.signal);
+    }
+  }
+
+  /** The one attempt of the half-open state: a transient failure reopens, anything else closes. */
+  async #probe<T>(attempt: () => PromiseLike<T> | T): Promise<T> {
+    let settle = (): void => {};
+    this.#state = 'half-open';
+    this.#verdict = new Promise<void>((resolve) => (settle = resolve));
+    try {
+      const value = await attempt();
+      this.#close();
+      return value;
+    } catch (error) {
+      if (isTransient(error)) this.#open();
+      else this.#close();
+      throw error;
+    } finally {
+      this.#verdict = undefined;
+      settle();
+    }
+  }
+
+  #open(): void {
+    this.#state = 'open';
+    this.#openedAt = Date.now();
+  }
+
+  #close(): void {
+    this.#breaker.success(CircuitState.HalfOpen); // starts a fresh window
+    this.#state = 'closed';
   }
 
   #untilHalfOpen(): number {

@@ -3,6 +3,7 @@
  * of max(1, ratePerMinute / 6).
  * @see DESIGN.md §5 "Limits"
  */
+import { GatehouseFailure } from '../errors.ts';
 
 /** A token bucket on the monotonic clock. */
 export class TokenBucket {
@@ -28,4 +29,13 @@ export class TokenBucket {
     }
     return Math.max(1, Math.ceil((1 - this.#tokens) / this.#perMs));
   }
+}
+
+/**
+ * Spends a token of `bucket`; `what` names the limit in the failure's developer detail.
+ * @throws GatehouseFailure `local_limit` with `retryAfterMs` when the bucket is empty.
+ */
+export function takeToken(bucket: TokenBucket, what: string): void {
+  const waitMs = bucket.take();
+  if (waitMs > 0) throw new GatehouseFailure('local_limit', `${what} rate limit reached`, { retryAfterMs: waitMs });
 }

@@ -4,45 +4,60 @@
  * queue at once. Unlike cockatiel's bulkhead, a waiter never outlives its signal.
  * @see DESIGN.md §5 "Limits"
  */
-import type { IDefaultPolicyContext } from 'cockatiel';
 import { GatehouseFailure } from '../errors.ts';
-import type { CallPolicy } from './call-policy.ts';
+import type { CallControl } from './call-control.ts';
 
 interface Waiter {
   resolve(): void;
 }
 
 /** A concurrency limit with a bounded, abort-aware wait queue. */
-export class ConcurrencyPolicy implements CallPolicy {
+export class ConcurrencyLimit {
   readonly #limit: number;
   readonly #queueSize: number;
   readonly #what: string;
   readonly #waiters = new Set<Waiter>();
   #active = 0;
 
-  /** `queueSize` 0 refuses every call beyond `limit` at once. */
+  /** `queueSize` 0 refuses every call beyond `limit` at once; `what` names it in developer details. */
   constructor(limit: number, queueSize: number, what: string) {
     this.#limit = limit;
     this.#queueSize = queueSize;
     this.#what = what;
   }
 
-  async execute<T>(fn: (context: IDefaultPolicyContext) => PromiseLike<T> | T, signal: AbortSignal): Promise<T> {
-    if (signal.aborted) throw signal.reason;
-    if (this.#active < this.#limit) this.#active += 1;
-    else await this.#wait(signal);
-    try {
-      return await fn({ signal });
-    } finally {
-      this.#release();
-    }
+  /**
+   * Takes a slot: undefined when one was free, else a promise settled when one is handed over.
+   * Every slot taken is given back with {@link release}.
+   * @throws GatehouseFailure `local_limit` when no slot is free and the queue is full.
+   */
+  acquire(call: CallControl): Promise<void> | undefined {
+    if (this.tryAcquire()) return undefined;
+    if (this.#waiters.size >= this.#queueSize) throw new GatehouseFailure('local_limit', `${this.#what} concurrency queue is full`);
+    return this.#wait(call.signal);
   }
 
-  /** Waits for a slot that `#release` hands over (the active count stays as it is). */
-  #wait(signal: AbortSignal): Promise<void> {
-    if (this.#waiters.size >= this.#queueSize) {
-      return Promise.reject(new GatehouseFailure('local_limit', `${this.#what} concurrency queue is full`));
+  /** Takes a slot if one is free, without waiting. */
+  tryAcquire(): boolean {
+    if (this.#active >= this.#limit) return false;
+    this.#active += 1;
+    return true;
+  }
+
+  /** Gives a slot back, to the longest waiter if there is one. */
+  release(): void {
+    const next = this.#waiters.values().next();
+    if (next.done === true) {
+      this.#active -= 1;
+      return;
     }
+    this.#waiters.delete(next.value);
+    next.value.resolve();
+  }
+
+  /** Waits for a slot that `release` hands over (the active count stays as it is). */
+  #wait(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(signal.reason as Error);
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         resolve: () => {
@@ -59,15 +74,5 @@ export class ConcurrencyPolicy implements CallPolicy {
       signal.addEventListener('abort', onAbort, { once: true });
       this.#waiters.add(waiter);
     });
-  }
-
-  #release(): void {
-    const next = this.#waiters.values().next();
-    if (next.done === true) {
-      this.#active -= 1;
-      return;
-    }
-    this.#waiters.delete(next.value);
-    next.value.resolve();
   }
 }
