@@ -100,7 +100,9 @@ export class GatewayImpl implements Gateway {
   readonly #options: ResolvedGatewayOptions;
   readonly #dispatchers = new Map<string, Agent>();
   #closed = false;
-  readonly #inFlight = new Set<Promise<unknown>>();
+  /** Calls not yet settled; `close()` waits until there are none. */
+  #unsettled = 0;
+  #allSettled: (() => void) | undefined;
   /** Signals of calls on the network, ended with `'closed'` by `close()`. */
   readonly #calls = new Set<CallSignal>();
   readonly #credentials: CredentialProvider;
@@ -131,7 +133,7 @@ export class GatewayImpl implements Gateway {
   /** A named operation; `queueing` is false when replaying a queued entry. */
   #runOperation<T>(operationId: string, params: unknown, options: CallOptions, queueing: boolean): Promise<CallResult<T>> {
     const record = startRecord(operationId, options.caller, options.correlationId);
-    return this.#track(record, async () => {
+    return this.#track(record, () => {
       if (options === UNREADABLE_OPTIONS) throw new GatehouseFailure('unsafe_value', 'options could not be read');
       const decision = authorizeOperation(this.#policy, operationId, record.caller);
       if (!decision.allow) throw new GatehouseFailure(decision.reason, 'operation refused');
@@ -149,7 +151,7 @@ export class GatewayImpl implements Gateway {
       const exchange = { service: operation.service, built, limits: operation.limits, expectation };
       const send = () => this.#exchange(exchange, options.signal, record, plan);
       if (!queueing || operation.offline !== 'queue') return send();
-      if (options.signal?.aborted) throw new GatehouseFailure('aborted', 'signal aborted before queueing');
+      if (options.signal?.aborted === true) throw new GatehouseFailure('aborted', 'signal aborted before queueing');
       const ttlMs = operation.limits.queueTtlMs;
       return this.#queue.sendOrQueue({ operation: operation.id, caller: record.caller, params: valid, idempotencyKey, correlationId: record.correlationId, ttlMs }, send);
     });
@@ -158,7 +160,7 @@ export class GatewayImpl implements Gateway {
   request<T = unknown>(serviceId: string, request: TrustedRequest, requestOptions?: RequestOptions): Promise<CallResult<T>> {
     const options = readOptions(requestOptions);
     const record = startRecord(serviceId, options.caller, options.correlationId);
-    return this.#track(record, async () => {
+    return this.#track(record, () => {
       if (options === UNREADABLE_OPTIONS) throw new GatehouseFailure('unsafe_value', 'options could not be read');
       const decision = authorizeRequest(this.#policy, serviceId, record.caller);
       if (!decision.allow) throw new GatehouseFailure(decision.reason, 'request refused');
@@ -205,36 +207,38 @@ export class GatewayImpl implements Gateway {
     this.#closed = true;
     for (const call of this.#calls) call.abort('closed');
     await this.#queue.close();
-    await Promise.allSettled(this.#inFlight);
+    if (this.#unsettled > 0) await new Promise<void>((resolve) => (this.#allSettled = resolve));
     await Promise.allSettled([...this.#dispatchers.values()].map((dispatcher) => dispatcher.destroy()));
     await this.#credentials.close();
     await this.#options.auditSink?.close();
   }
 
-  /** Runs one call to its envelope and audit event; tracked so `close()` can wait for it. */
-  #track<T>(record: CallRecord, run: () => Promise<{ status: number; data: unknown }>): Promise<CallResult<T>> {
-    const promise = (async (): Promise<CallResult<T>> => {
-      try {
-        if (this.#closed) throw new GatehouseFailure('closed', 'gateway is closed');
-        const { status, data } = await run();
-        this.#audit(record, 'ok');
-        return { ok: true, status, data: data as T, correlationId: record.correlationId, attempts: record.attempts };
-      } catch (thrown) {
-        const error = toGatewayError(thrown, record.operation, record.correlationId);
-        if (error.kind === 'internal_error' && internalErrorChannel.hasSubscribers) {
-          internalErrorChannel.publish({ correlationId: record.correlationId, error: thrown });
-        }
-        if (error.kind === 'blocked_by_policy' && policyDeniedChannel.hasSubscribers) {
-          policyDeniedChannel.publish({ operation: record.operation, caller: record.caller, reason: error.reason, correlationId: record.correlationId });
-        }
-        this.#audit(record, error.kind, error);
-        const { attempts } = record;
-        return thrown instanceof QueuedCall ? { ok: false, error, attempts, queued: { id: thrown.queuedId } } : { ok: false, error, attempts };
+  /**
+   * Runs one call to its envelope and audit event; counted so `close()` can wait for it. `run`
+   * may throw synchronously (a refusal) or reject: both end as an error envelope.
+   */
+  async #track<T>(record: CallRecord, run: () => Promise<{ status: number; data: unknown }>): Promise<CallResult<T>> {
+    this.#unsettled += 1;
+    try {
+      if (this.#closed) throw new GatehouseFailure('closed', 'gateway is closed');
+      const { status, data } = await run();
+      this.#audit(record, 'ok');
+      return { ok: true, status, data: data as T, correlationId: record.correlationId, attempts: record.attempts };
+    } catch (thrown) {
+      const error = toGatewayError(thrown, record.operation, record.correlationId);
+      if (error.kind === 'internal_error' && internalErrorChannel.hasSubscribers) {
+        internalErrorChannel.publish({ correlationId: record.correlationId, error: thrown });
       }
-    })();
-    this.#inFlight.add(promise);
-    void promise.finally(() => this.#inFlight.delete(promise));
-    return promise;
+      if (error.kind === 'blocked_by_policy' && policyDeniedChannel.hasSubscribers) {
+        policyDeniedChannel.publish({ operation: record.operation, caller: record.caller, reason: error.reason, correlationId: record.correlationId });
+      }
+      this.#audit(record, error.kind, error);
+      const { attempts } = record;
+      return thrown instanceof QueuedCall ? { ok: false, error, attempts, queued: { id: thrown.queuedId } } : { ok: false, error, attempts };
+    } finally {
+      this.#unsettled -= 1;
+      if (this.#unsettled === 0) this.#allSettled?.();
+    }
   }
 
   /** Runs the attempts of one call under its resilience policy, all within the call's deadline. */
