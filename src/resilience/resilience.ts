@@ -76,34 +76,30 @@ export class Resilience {
         if (waiting !== undefined) await waiting;
         slot = concurrency;
       }
-      return await this.#attempts(plan, service, call, attempt);
+      const retries = plan.retryable ? plan.limits.retries : 0;
+      for (let retry = 1; ; retry += 1) {
+        try {
+          this.connectivity.assertHostOnline();
+          let value: T;
+          try {
+            value = await service.circuit.execute(attempt, call);
+          } catch (error) {
+            this.connectivity.observe(error);
+            throw error;
+          }
+          this.connectivity.observe(undefined);
+          return value;
+        } catch (error) {
+          if (retry > retries || call.reason !== undefined || !isFailure(error)) throw error;
+          const remainingMs = plan.deadlineAt - performance.now();
+          const decision = decideRetry({ failure: error, retry, remainingMs, settings: DEFAULT_RETRY_SETTINGS, random: Math.random() });
+          if (!decision.retry || !service.budget.tryRetry()) throw error;
+          await sleep(decision.delayMs, call.signal);
+        }
+      }
     } finally {
       slot?.release();
       callerSlot?.release();
-    }
-  }
-
-  async #attempts<T>(plan: CallPlan, service: ServiceState, call: CallControl, attempt: () => Promise<T>): Promise<T> {
-    const retries = plan.retryable ? plan.limits.retries : 0;
-    for (let retry = 1; ; retry += 1) {
-      try {
-        this.connectivity.assertHostOnline();
-        let value: T;
-        try {
-          value = await service.circuit.execute(attempt, call);
-        } catch (error) {
-          this.connectivity.observe(error);
-          throw error;
-        }
-        this.connectivity.observe(undefined);
-        return value;
-      } catch (error) {
-        if (retry > retries || call.reason !== undefined || !isFailure(error)) throw error;
-        const remainingMs = plan.deadlineAt - performance.now();
-        const decision = decideRetry({ failure: error, retry, remainingMs, settings: DEFAULT_RETRY_SETTINGS, random: Math.random() });
-        if (!decision.retry || !service.budget.tryRetry()) throw error;
-        await sleep(decision.delayMs, call.signal);
-      }
     }
   }
 
