@@ -2,7 +2,7 @@
  * Gatehouse benchmark — prints numbers, asserts nothing. Not a test.
  *
  * Run:   npm ci && npm run bench          (= node bench/gateway.bench.ts, Node 24; ~1 minute)
- * Tune:  BENCH_ROUNDS=6 BENCH_ROUND_MS=2000 BENCH_IN_FLIGHT=64 npm run bench
+ * Tune:  BENCH_ROUNDS=12 BENCH_ROUND_MS=1000 BENCH_IN_FLIGHT=64 npm run bench
  *
  * Setup: one loopback HTTPS server in a separate process (bench/bench-server.ts, forked with this
  * Node), certificates from a throwaway CA generated at start; the gateway resolves `bench.test`
@@ -15,9 +15,9 @@
  *                   CA added to Node's roots) + JSON.parse of the body;
  *          gateway  gateway.call('bench.get1k', params) with param validation, response schema
  *                   validation, an apiKey credential and the audit written to a file.
- *        Per round: req/s, p50 and p99 latency, process CPU per call; then the median ratio
- *        gateway/raw of req/s (target >= 0.90). CPU per call is the steadier figure when other
- *        processes share the machine.
+ *        Per round: req/s, p50 and p99 latency, process CPU per call (all threads) and main-thread
+ *        CPU per call (what bounds one event loop); then the median ratio gateway/raw of req/s
+ *        (target >= 0.90). CPU per call is the steadier figure when other processes share the machine.
  *  (c)   Median time to deny a call refused by policy (unknown operation; caller not allowed),
  *        20,000 calls each, audit on (target < 20 µs).
  *  (d)   Peak RSS growth while 20 concurrent calls receive a 1 GiB body (chunked zeros) with
@@ -36,8 +36,8 @@ import { Agent, request } from 'undici';
 import type { Gateway } from '../src/index.ts';
 import { API_KEY, createBenchGateway, startBenchServer } from './bench-setup.ts';
 
-const ROUNDS = envInt('BENCH_ROUNDS', 6);
-const ROUND_MS = envInt('BENCH_ROUND_MS', 2000);
+const ROUNDS = envInt('BENCH_ROUNDS', 12);
+const ROUND_MS = envInt('BENCH_ROUND_MS', 1000);
 const IN_FLIGHT = envInt('BENCH_IN_FLIGHT', 64);
 const WARMUP_MS = 1000;
 const DENY_CALLS = 20_000;
@@ -53,6 +53,8 @@ interface RoundResult {
   p99Ms: number;
   /** Process CPU time (user + system, all threads) per completed call. */
   cpuUsPerCall: number;
+  /** CPU time of the main thread alone per completed call: what bounds one event loop's throughput. */
+  mainUsPerCall: number;
 }
 
 interface BigResult {
@@ -75,6 +77,7 @@ async function runLoad(fn: () => Promise<void>, ms: number, inFlight: number): P
   const latencies: number[] = [];
   let errors = 0;
   const cpuBefore = process.cpuUsage();
+  const mainBefore = process.threadCpuUsage();
   const started = performance.now();
   const end = started + ms;
   const worker = async (): Promise<void> => {
@@ -91,6 +94,7 @@ async function runLoad(fn: () => Promise<void>, ms: number, inFlight: number): P
   await Promise.all(Array.from({ length: inFlight }, worker));
   const elapsed = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
+  const main = process.threadCpuUsage(mainBefore);
   latencies.sort((a, b) => a - b);
   return {
     requests: latencies.length,
@@ -99,6 +103,7 @@ async function runLoad(fn: () => Promise<void>, ms: number, inFlight: number): P
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
     cpuUsPerCall: (cpu.user + cpu.system) / Math.max(1, latencies.length),
+    mainUsPerCall: (main.user + main.system) / Math.max(1, latencies.length),
   };
 }
 
@@ -188,27 +193,32 @@ async function main(): Promise<void> {
     await runLoad(raw, WARMUP_MS, IN_FLIGHT);
     await runLoad(viaGateway, WARMUP_MS, IN_FLIGHT);
     console.log('\n(a/b) 1 KiB JSON, keep-alive, rounds alternate raw/gateway');
-    console.log('round  contender   req/s   p50 ms  p99 ms  CPU µs/call  errors');
+    console.log('round  contender   req/s   p50 ms  p99 ms  CPU µs/call  main-thread µs/call  errors');
     const ratios: number[] = [];
     const rawRps: number[] = [];
     const gwRps: number[] = [];
     const rawCpu: number[] = [];
     const gwCpu: number[] = [];
+    const rawMain: number[] = [];
+    const gwMain: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const a = await runLoad(raw, ROUND_MS, IN_FLIGHT);
       const b = await runLoad(viaGateway, ROUND_MS, IN_FLIGHT);
       for (const [name, r] of [['raw', a], ['gateway', b]] as const) {
-        console.log(`${pad(round, 5)}  ${name.padEnd(9)} ${pad(fmt(r.reqPerSec, 0), 7)} ${pad(fmt(r.p50Ms, 2), 8)} ${pad(fmt(r.p99Ms, 2), 7)} ${pad(fmt(r.cpuUsPerCall, 0), 12)} ${pad(r.errors, 7)}`);
+        console.log(`${pad(round, 5)}  ${name.padEnd(9)} ${pad(fmt(r.reqPerSec, 0), 7)} ${pad(fmt(r.p50Ms, 2), 8)} ${pad(fmt(r.p99Ms, 2), 7)} ${pad(fmt(r.cpuUsPerCall, 0), 12)} ${pad(fmt(r.mainUsPerCall, 0), 20)} ${pad(r.errors, 7)}`);
       }
       rawRps.push(a.reqPerSec);
       gwRps.push(b.reqPerSec);
       ratios.push(b.reqPerSec / a.reqPerSec);
       rawCpu.push(a.cpuUsPerCall);
       gwCpu.push(b.cpuUsPerCall);
+      rawMain.push(a.mainUsPerCall);
+      gwMain.push(b.mainUsPerCall);
     }
     const ratio = median(ratios);
     console.log(`median req/s: raw ${fmt(median(rawRps), 0)}, gateway ${fmt(median(gwRps), 0)}`);
     console.log(`median CPU per call: raw ${fmt(median(rawCpu), 0)} µs, gateway ${fmt(median(gwCpu), 0)} µs (CPU ratio raw/gateway ${fmt(median(rawCpu) / median(gwCpu), 2)})`);
+    console.log(`median main-thread CPU per call: raw ${fmt(median(rawMain), 0)} µs, gateway ${fmt(median(gwMain), 0)} µs (ratio raw/gateway ${fmt(median(rawMain) / median(gwMain), 2)})`);
     console.log(`per-round ratios gateway/raw: ${ratios.map((r) => fmt(r, 2)).join(' ')}`);
     console.log(`median ratio gateway/raw: ${fmt(ratio, 2)}  (target >= 0.90: ${ratio >= 0.9 ? 'met' : 'NOT met'})`);
 
