@@ -100,6 +100,8 @@ describe('hostile responses (FR-05, SR-04, DESIGN §4.4, §5 "Bodies")', () => {
   let gzipBomb: Buffer;
   let brotliBomb: Buffer;
   let stream: StreamWatch | undefined;
+  /** Settles when the server sees the connection of the last unread error answer close. */
+  let errorClosed: Promise<void> | undefined;
   const trickles = new Set<NodeJS.Timeout>();
 
   const streamForever = (_req: IncomingMessage, res: ServerResponse): void => {
@@ -184,6 +186,21 @@ describe('hostile responses (FR-05, SR-04, DESIGN §4.4, §5 "Bodies")', () => {
         'big-header': (_req, res) => {
           res.setHeader('x-big', 'a'.repeat(100_000));
           json(200, { a: 1 })(_req, res);
+        },
+        'error-stalls': (req, res) => {
+          errorClosed = new Promise((resolve) => req.socket.once('close', () => resolve()));
+          res.writeHead(500, { 'content-type': 'application/json', 'content-length': '1000' });
+          res.write('{"error":'); // and nothing more
+        },
+        'error-streams': (req, res) => {
+          errorClosed = new Promise((resolve) => req.socket.once('close', () => resolve()));
+          res.writeHead(503, { 'content-type': 'application/json' });
+          const chunk = Buffer.alloc(16 * 1024, 0x20);
+          const pump = (): void => {
+            while (!res.destroyed && res.write(chunk));
+            if (!res.destroyed) res.once('drain', pump);
+          };
+          pump();
         },
         trickle: (_req, res) => {
           res.writeHead(200, { 'content-type': 'application/json' });
@@ -392,6 +409,22 @@ describe('hostile responses (FR-05, SR-04, DESIGN §4.4, §5 "Bodies")', () => {
       // The gateway still works afterwards.
       const next = await call('resp.get', 'id-ok');
       assert.equal(next.ok, true, safeStringify(next));
+    });
+
+    it('answers an error status at once and closes a connection whose unread body stalls or never ends', async () => {
+      const answers = [
+        ['error-stalls', 'server_error', false],
+        ['error-streams', 'service_unavailable', true],
+      ] as const;
+      for (const [name, kind, retryable] of answers) {
+        errorClosed = undefined;
+        const started = performance.now();
+        const result = await call('resp.get', name);
+        expectFailure(result, { kind, reason: 'upstream_status', retryable }, { leaks, book });
+        assert.ok(performance.now() - started < 500, `${name}: the status is not held back by its body`);
+        assert.ok(errorClosed !== undefined, 'server saw the request');
+        await within(2500, errorClosed, `${name}: the connection is closed, not held for the body`);
+      }
     });
 
     it('ends a body that trickles forever as timeout within the deadline', async () => {

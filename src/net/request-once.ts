@@ -54,8 +54,12 @@ export interface AnswerMeter extends BodyMeter {
   status: number | undefined;
 }
 
-/** How much of an unread answer is drained so the connection can be reused; past it, it is closed. */
+/**
+ * How much of an unread answer is drained, and for how long, so the connection can be reused;
+ * past either, the connection is closed instead of being held for a server that keeps sending.
+ */
 const DRAIN_BYTES = 64 * 1024;
+const DRAIN_MS = 1000;
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -102,6 +106,8 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
   #bytes = 0;
   /** Feeds a compressed body to its decoders. */
   #source: Readable | undefined;
+  /** Ends a drain that takes too long. */
+  #drainTimer: NodeJS.Timeout | undefined;
 
   constructor(method: string, options: RequestOnceOptions, meter: AnswerMeter, resolve: (answer: Answer) => void, reject: (error: unknown) => void) {
     this.#method = method;
@@ -131,6 +137,7 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
     if (status >= 300 || this.#method === 'HEAD' || status === 204 || status === 205) {
       // Not read: settled now, drained in the background so the connection can be reused.
       this.#mode = 'drain';
+      this.#drainTimer = setTimeout(() => controller.abort(new Error('unread answer too slow to drain')), DRAIN_MS).unref();
       this.#settle({ status, headers, body: status < 300 ? EMPTY : undefined });
       return;
     }
@@ -147,7 +154,10 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
       this.#source = new Readable({
         read: () => controller.resume(),
         destroy: (error, callback) => {
-          if (this.#mode === 'decode') controller.abort(error ?? new Error('decoding stopped'));
+          if (this.#mode === 'decode') {
+            this.#mode = 'done';
+            controller.abort(error ?? new Error('decoding stopped'));
+          }
           callback(error);
         },
       });
@@ -165,12 +175,12 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
       if (this.#source?.push(chunk) === false) controller.pause();
       return;
     }
+    if (this.#mode === 'done' || this.#mode === 'head') return;
     this.#bytes += chunk.length;
     if (this.#mode === 'drain') {
       if (this.#bytes > DRAIN_BYTES) controller.abort(new Error('unread answer too long to drain'));
       return;
     }
-    if (this.#mode !== 'collect') return;
     this.#meter.bytesIn += chunk.length;
     if (this.#bytes > this.#options.maxBytes) {
       this.#refuse(controller, new GatehouseFailure('too_large', `body over the ${this.#options.maxBytes}-byte cap`));
@@ -182,6 +192,7 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     const mode = this.#mode;
     this.#mode = 'done';
+    clearTimeout(this.#drainTimer);
     if (mode === 'decode') this.#source?.push(null);
     else if (mode === 'collect') {
       const chunks = this.#chunks;
@@ -192,6 +203,7 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
     const mode = this.#mode;
     this.#mode = 'done';
+    clearTimeout(this.#drainTimer);
     if (mode === 'decode') this.#source?.destroy(error);
     else this.#fail(error);
   }
