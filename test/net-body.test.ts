@@ -146,7 +146,7 @@ describe('requestOnce: bodies', () => {
   async function get(path: string, maxBytes = MiB, options: { bodyTimeout?: number; cancel?: Cancellation } = {}) {
     const meter: AnswerMeter = { status: undefined, bytesIn: 0 };
     const request = { origin: server.origin, path, method: 'GET', headers: {}, body: undefined };
-    const limits = { maxBytes, headersTimeoutMs: 10_000, bodyTimeoutMs: options.bodyTimeout ?? 10_000, cancel: options.cancel ?? manualCancel() };
+    const limits = { maxResponseBytes: maxBytes, headersTimeoutMs: 10_000, bodyTimeoutMs: options.bodyTimeout ?? 10_000, cancel: options.cancel ?? manualCancel() };
     const answer = await requestOnce(agent, request, limits, meter);
     assert.ok(answer.body !== undefined);
     return { bytes: answer.body, wireBytes: meter.bytesIn, status: meter.status };

@@ -32,7 +32,7 @@ export interface Cancellation {
 /** Limits of one request. */
 export interface RequestOnceOptions {
   /** Largest body accepted, on the wire and after decompression. */
-  readonly maxBytes: number;
+  readonly maxResponseBytes: number;
   /** Deadline for response headers after the request is sent (undici's timer). */
   readonly headersTimeoutMs: number;
   /** Deadline between two body chunks (undici's timer). */
@@ -142,8 +142,8 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
       return;
     }
     try {
-      if (declaredLength(headers['content-length']) > this.#options.maxBytes) {
-        throw new GatehouseFailure('too_large', `Content-Length over the ${this.#options.maxBytes}-byte cap`);
+      if (declaredLength(headers['content-length']) > this.#options.maxResponseBytes) {
+        throw new GatehouseFailure('too_large', `Content-Length over the ${this.#options.maxResponseBytes}-byte cap`);
       }
       const codings = parseCodings(headers['content-encoding']);
       if (codings.length === 0) {
@@ -161,7 +161,7 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
           callback(error);
         },
       });
-      decodeBody(this.#source, codings, this.#options.maxBytes, this.#meter).then(
+      decodeBody(this.#source, codings, this.#options.maxResponseBytes, this.#meter).then(
         (body) => this.#settle({ status, headers, body }),
         (error: unknown) => this.#fail(error),
       );
@@ -182,8 +182,8 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
       return;
     }
     this.#meter.bytesIn += chunk.length;
-    if (this.#bytes > this.#options.maxBytes) {
-      this.#refuse(controller, new GatehouseFailure('too_large', `body over the ${this.#options.maxBytes}-byte cap`));
+    if (this.#bytes > this.#options.maxResponseBytes) {
+      this.#refuse(controller, new GatehouseFailure('too_large', `body over the ${this.#options.maxResponseBytes}-byte cap`));
       return;
     }
     this.#chunks.push(chunk);

@@ -9,7 +9,7 @@ import type { Dispatcher } from 'undici';
 import { GatehouseFailure } from '../errors.ts';
 import type { Destination } from '../policy/compiled.ts';
 import { refuseDestination } from './destination.ts';
-import { requestOnce, type AnswerMeter, type Cancellation } from './request-once.ts';
+import { requestOnce, type AnswerMeter, type RequestOnceOptions } from './request-once.ts';
 
 /** A request ready to leave, on the service's own origin: path built and checked by the caller, headers final. */
 export interface OutgoingRequest {
@@ -23,18 +23,11 @@ export interface OutgoingRequest {
   readonly body: Buffer | undefined;
 }
 
-/** How to send it. */
-export interface SendOptions {
+/** How to send it: the limits of each request, and where it may go. */
+export interface SendOptions extends RequestOnceOptions {
   readonly dispatcher: Dispatcher;
   readonly destination: Destination;
   readonly maxRedirects: number;
-  readonly maxResponseBytes: number;
-  /** Ends the exchange on the caller's signal or the call's deadline. */
-  readonly cancel: Cancellation;
-  /** Deadline for response headers after the request is sent. */
-  readonly headersTimeoutMs: number;
-  /** Deadline between two body chunks. */
-  readonly bodyTimeoutMs: number;
 }
 
 /** A final (non-redirect) answer. The body is read only for 2xx answers. */
@@ -103,8 +96,7 @@ export async function send(request: OutgoingRequest, options: SendOptions, stats
     // Credentials go home only, and never after the chain has left home once.
     leftHome ||= origin !== home;
     const headers = leftHome || request.credentialHeaders === undefined ? baseHeaders : { ...baseHeaders, ...request.credentialHeaders };
-    const limits = { maxBytes: options.maxResponseBytes, headersTimeoutMs: options.headersTimeoutMs, bodyTimeoutMs: options.bodyTimeoutMs, cancel: options.cancel };
-    const answer = await requestOnce(options.dispatcher, { origin, path, method, headers, body }, limits, stats);
+    const answer = await requestOnce(options.dispatcher, { origin, path, method, headers, body }, options, stats);
     stats.bytesOut += body?.length ?? 0;
     if (!REDIRECTS.has(answer.status)) return answer;
 

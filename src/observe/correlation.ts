@@ -13,17 +13,18 @@ export function resolveCorrelationId(candidate: unknown): string {
 
 const HEX32 = /^[0-9a-f]{32}$/;
 
-// Span ids come from a pooled random buffer: one randomFillSync per 512 spans.
-const pool = Buffer.alloc(4096);
-let poolOffset = pool.length;
+// Span ids are slices of a pooled random hex string: one randomFillSync per 512 spans.
+const POOL_BYTES = 4096;
+let pool = '';
+let poolOffset = 0;
 
 function spanId(): string {
   if (poolOffset === pool.length) {
-    randomFillSync(pool);
+    pool = randomFillSync(Buffer.alloc(POOL_BYTES)).toString('hex');
     poolOffset = 0;
   }
-  poolOffset += 8;
-  return pool.toString('hex', poolOffset - 8, poolOffset);
+  poolOffset += 16;
+  return pool.slice(poolOffset - 16, poolOffset);
 }
 
 /**
