@@ -201,10 +201,10 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
-    const mode = this.#mode;
     this.#mode = 'done';
     clearTimeout(this.#drainTimer);
-    if (mode === 'decode') this.#source?.destroy(error);
+    // A compressed body's outcome is decodeBody's to tell: it sees the error through its source.
+    if (this.#source !== undefined) this.#source.destroy(error);
     else this.#fail(error);
   }
 
