@@ -143,10 +143,10 @@ describe('requestOnce: bodies', () => {
     await server.close();
   });
 
-  async function get(path: string, maxBytes = MiB, options: { bodyTimeout?: number; cancel?: Cancellation } = {}) {
+  async function get(path: string, maxBytes = MiB, options: { idleTimeoutMs?: number; cancel?: Cancellation } = {}) {
     const meter: AnswerMeter = { status: undefined, bytesIn: 0 };
     const request = { origin: server.origin, path, method: 'GET', headers: {}, body: undefined };
-    const limits = { maxResponseBytes: maxBytes, headersTimeoutMs: 10_000, bodyTimeoutMs: options.bodyTimeout ?? 10_000, cancel: options.cancel ?? manualCancel() };
+    const limits = { maxResponseBytes: maxBytes, headersTimeoutMs: undefined, idleTimeoutMs: options.idleTimeoutMs, backstopMs: 10_000, cancel: options.cancel ?? manualCancel() };
     const answer = await requestOnce(agent, request, limits, meter);
     assert.ok(answer.body !== undefined);
     return { bytes: answer.body, wireBytes: meter.bytesIn, status: meter.status };
@@ -252,8 +252,13 @@ describe('requestOnce: bodies', () => {
     }
   });
 
-  it('passes a body timeout through as it is', async () => {
-    await assert.rejects(get('/stall-gzip', MiB, { bodyTimeout: 100 }), (error: NodeJS.ErrnoException) => error.code === 'UND_ERR_BODY_TIMEOUT');
+  it('ends a body that stalls at idleTimeoutMs, precisely, plain and compressed', async () => {
+    for (const path of ['/declared-large', '/stall-gzip']) {
+      const started = performance.now();
+      await assert.rejects(get(path, 64 * MiB, { idleTimeoutMs: 100 }), (error: NodeJS.ErrnoException) => error.code === 'UND_ERR_BODY_TIMEOUT');
+      const elapsed = performance.now() - started;
+      assert.ok(elapsed >= 95 && elapsed < 400, `${path}: ${elapsed} ms for 100 ms`);
+    }
   });
 
   it('ends with the cancellation reason, plain and compressed, before and during the body', async () => {

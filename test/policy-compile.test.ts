@@ -120,7 +120,7 @@ describe('private ranges', () => {
 describe('limits', () => {
   it('uses the built-in defaults when nothing is set', () => {
     assert.deepEqual(mergeLimits(), {
-      timeoutMs: 15000, connectTimeoutMs: 10000, maxResponseBytes: 1048576, maxRedirects: 3, maxJsonDepth: 64,
+      timeoutMs: 15000, connectTimeoutMs: 10000, headersTimeoutMs: undefined, idleTimeoutMs: undefined, maxResponseBytes: 1048576, maxRedirects: 3, maxJsonDepth: 64,
       retries: 2, concurrency: undefined, ratePerMinute: undefined, queueTtlMs: 86400000,
     });
   });

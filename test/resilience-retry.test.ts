@@ -124,6 +124,56 @@ describe('the deadline covers every attempt and wait (UXR-02)', () => {
   });
 });
 
+describe('per-attempt timeouts: headersTimeoutMs and idleTimeoutMs (DESIGN §4 "Hostile responses")', () => {
+  let fx: ResilienceFixture;
+  before(async () => {
+    fx = await startResilienceFixture({ service: { limits: { timeoutMs: 3000, headersTimeoutMs: 200, idleTimeoutMs: 200 } } });
+  });
+  after(() => fx.close());
+
+  /** Sends the headers and the start of a body, then stalls. */
+  const stallInBody: Behaviour = (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+    res.write('{"ok":');
+  };
+
+  it('a stuck attempt ends at headersTimeoutMs and the retry answers, well within the deadline', async () => {
+    fx.behave(failFirst(1, () => {})); // the first request never gets an answer
+    const started = performance.now();
+    const result = await fx.gateway.call('shop.item', { id: 'a' });
+    const elapsed = performance.now() - started;
+    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.equal(result.attempts, 2);
+    assert.ok(elapsed >= 190 && elapsed < 1500, `elapsed ${elapsed}`);
+  });
+
+  it('a body that stops arriving ends at idleTimeoutMs as timeout/body_timeout, then is retried', async () => {
+    fx.behave(failFirst(1, stallInBody));
+    const result = await fx.gateway.call('shop.item', { id: 'b' });
+    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.equal(result.attempts, 2);
+    fx.behave(stallInBody);
+    const started = performance.now();
+    const failed = await fx.gateway.call('shop.item', { id: 'c' });
+    expectFailure(failed, { kind: 'timeout', reason: 'body_timeout', retryable: true });
+    assert.equal(failed.attempts, 3);
+    assert.ok(performance.now() - started < 2500, 'three stalled attempts end before the 3 s deadline');
+  });
+
+  it('the whole-call deadline still wins over a longer per-attempt timeout', async () => {
+    const short = await startResilienceFixture({ service: { limits: { timeoutMs: 300, headersTimeoutMs: 5000 } } });
+    try {
+      short.behave(() => {});
+      const started = performance.now();
+      const result = await short.gateway.call('shop.item', { id: 'd' });
+      expectFailure(result, { kind: 'timeout', reason: 'deadline', retryable: true });
+      assert.ok(performance.now() - started < 800);
+    } finally {
+      await short.close();
+    }
+  });
+});
+
 describe('retry decisions (pure)', () => {
   const settings = DEFAULT_RETRY_SETTINGS;
   const failure = (status?: number, retryAfterMs?: number, reason: 'upstream_status' | 'connection_reset' | 'deadline' = 'upstream_status') =>

@@ -68,10 +68,9 @@ export async function sendAttempt(
           maxRedirects: limits.maxRedirects,
           maxResponseBytes: limits.maxResponseBytes,
           cancel: call,
-          // undici's own timers tick coarsely (±0.5 s) and could end a call early: they are only a
-          // backstop here, and the call's deadline (a precise timer) decides.
-          headersTimeoutMs: limits.timeoutMs + UNDICI_TIMER_SLACK_MS,
-          bodyTimeoutMs: limits.timeoutMs + UNDICI_TIMER_SLACK_MS,
+          headersTimeoutMs: limits.headersTimeoutMs,
+          idleTimeoutMs: limits.idleTimeoutMs,
+          backstopMs: limits.timeoutMs + UNDICI_TIMER_SLACK_MS,
         },
         record.stats,
       );

@@ -9,7 +9,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
+import { errors, type Dispatcher } from 'undici';
 import { GatehouseFailure } from '../errors.ts';
 import { declaredLength, decodeBody, parseCodings, type BodyMeter } from './body.ts';
 
@@ -33,10 +33,15 @@ export interface Cancellation {
 export interface RequestOnceOptions {
   /** Largest body accepted, on the wire and after decompression. */
   readonly maxResponseBytes: number;
-  /** Deadline for response headers after the request is sent (undici's timer). */
-  readonly headersTimeoutMs: number;
-  /** Deadline between two body chunks (undici's timer). */
-  readonly bodyTimeoutMs: number;
+  /** Longest wait for the response headers once the request starts; undefined = none. */
+  readonly headersTimeoutMs: number | undefined;
+  /** Longest pause between two chunks of a body being read; undefined = none. */
+  readonly idleTimeoutMs: number | undefined;
+  /**
+   * undici's own header and body timers: a backstop only, set past the caller's deadline, since
+   * they tick every ~0.5 s. The two limits above are precise timers of Gatehouse's.
+   */
+  readonly backstopMs: number;
   readonly cancel: Cancellation;
 }
 
@@ -79,8 +84,8 @@ export function requestOnce(dispatcher: Dispatcher, request: WireRequest, option
         method: request.method as Dispatcher.HttpMethod,
         headers: request.headers,
         body: request.body,
-        headersTimeout: options.headersTimeoutMs,
-        bodyTimeout: options.bodyTimeoutMs,
+        headersTimeout: options.backstopMs,
+        bodyTimeout: options.backstopMs,
       },
       handler,
     );
@@ -106,8 +111,8 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
   #bytes = 0;
   /** Feeds a compressed body to its decoders. */
   #source: Readable | undefined;
-  /** Ends a drain that takes too long. */
-  #drainTimer: NodeJS.Timeout | undefined;
+  /** The timer of the current phase: waiting for headers, reading a body, or draining one. */
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(method: string, options: RequestOnceOptions, meter: AnswerMeter, resolve: (answer: Answer) => void, reject: (error: unknown) => void) {
     this.#method = method;
@@ -126,18 +131,21 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
-    if (this.#cancelled !== undefined) controller.abort(this.#cancelled);
+    if (this.#cancelled !== undefined) return controller.abort(this.#cancelled);
+    const { headersTimeoutMs } = this.#options;
+    if (headersTimeoutMs !== undefined) this.#timer = setTimeout(() => this.#expire(controller, new errors.HeadersTimeoutError()), headersTimeoutMs);
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
     if (status < 200 || this.#settled) return;
+    clearTimeout(this.#timer);
     this.#status = status;
     this.#headers = headers;
     this.#meter.status = status;
     if (status >= 300 || this.#method === 'HEAD' || status === 204 || status === 205) {
       // Not read: settled now, drained in the background so the connection can be reused.
       this.#mode = 'drain';
-      this.#drainTimer = setTimeout(() => controller.abort(new Error('unread answer too slow to drain')), DRAIN_MS).unref();
+      this.#timer = setTimeout(() => controller.abort(new Error('unread answer too slow to drain')), DRAIN_MS).unref();
       this.#settle({ status, headers, body: status < 300 ? EMPTY : undefined });
       return;
     }
@@ -146,13 +154,19 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
         throw new GatehouseFailure('too_large', `Content-Length over the ${this.#options.maxResponseBytes}-byte cap`);
       }
       const codings = parseCodings(headers['content-encoding']);
+      const { idleTimeoutMs } = this.#options;
+      if (idleTimeoutMs !== undefined) this.#timer = setTimeout(() => this.#expire(controller, new errors.BodyTimeoutError()), idleTimeoutMs);
       if (codings.length === 0) {
         this.#mode = 'collect';
         return;
       }
       this.#mode = 'decode';
       this.#source = new Readable({
-        read: () => controller.resume(),
+        // Time spent paused for the decoders is not the server's pause.
+        read: () => {
+          this.#timer?.refresh();
+          controller.resume();
+        },
         destroy: (error, callback) => {
           if (this.#mode === 'decode') {
             this.#mode = 'done';
@@ -171,6 +185,7 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#mode !== 'drain') this.#timer?.refresh();
     if (this.#mode === 'decode') {
       if (this.#source?.push(chunk) === false) controller.pause();
       return;
@@ -192,7 +207,7 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     const mode = this.#mode;
     this.#mode = 'done';
-    clearTimeout(this.#drainTimer);
+    clearTimeout(this.#timer);
     if (mode === 'decode') this.#source?.push(null);
     else if (mode === 'collect') {
       const chunks = this.#chunks;
@@ -202,15 +217,22 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
     this.#mode = 'done';
-    clearTimeout(this.#drainTimer);
+    clearTimeout(this.#timer);
     // A compressed body's outcome is decodeBody's to tell: it sees the error through its source.
     if (this.#source !== undefined) this.#source.destroy(error);
     else this.#fail(error);
   }
 
+  /** A per-request timer ran out: ends the request as undici's own timer would. */
+  #expire(controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.#mode === 'done') return;
+    controller.abort(error);
+  }
+
   /** Refuses the answer and stops reading it (undici then closes the connection). */
   #refuse(controller: Dispatcher.DispatchController, error: unknown): void {
     this.#mode = 'done';
+    clearTimeout(this.#timer);
     this.#fail(error);
     controller.abort(error as Error);
   }

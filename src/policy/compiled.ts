@@ -12,6 +12,10 @@ export interface Limits {
   readonly timeoutMs: number;
   /** TCP+TLS connect deadline per connection. @default min(10000, timeoutMs) */
   readonly connectTimeoutMs: number;
+  /** Per attempt: longest wait for the response headers once the request is sent; undefined = the call's deadline only. */
+  readonly headersTimeoutMs: number | undefined;
+  /** Per attempt: longest pause between two chunks of the response body; undefined = the call's deadline only. */
+  readonly idleTimeoutMs: number | undefined;
   /** Cap on body bytes, on the wire and after decompression. @default 1048576 */
   readonly maxResponseBytes: number;
   /** Redirect hops Gatehouse follows. @default 3 */

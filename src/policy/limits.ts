@@ -49,6 +49,8 @@ export function mergeLimits(...levels: readonly LimitsInput[]): Limits {
   return Object.freeze({
     timeoutMs,
     connectTimeoutMs: Math.min(merged.connectTimeoutMs ?? DEFAULT_LIMITS.maxConnectTimeoutMs, timeoutMs),
+    headersTimeoutMs: merged.headersTimeoutMs,
+    idleTimeoutMs: merged.idleTimeoutMs,
     maxResponseBytes: merged.maxResponseBytes ?? DEFAULT_LIMITS.maxResponseBytes,
     maxRedirects: merged.maxRedirects ?? DEFAULT_LIMITS.maxRedirects,
     maxJsonDepth: merged.maxJsonDepth ?? DEFAULT_LIMITS.maxJsonDepth,

@@ -35,6 +35,8 @@ const jsonSchema = z.record(z.string(), z.unknown()).describe('JSON Schema');
 export const limitsSchema = z.strictObject({
   timeoutMs: positive(600_000).optional(),
   connectTimeoutMs: positive(600_000).optional(),
+  headersTimeoutMs: positive(600_000).optional(),
+  idleTimeoutMs: positive(600_000).optional(),
   maxResponseBytes: positive(1024 * 1024 * 1024).optional(),
   maxRedirects: z.int().min(0).max(20).optional(),
   maxJsonDepth: positive(1000).optional(),
