@@ -65,6 +65,8 @@ describe('requestOnce: bodies', () => {
   let gzBomb: Buffer;
   let brBomb: Buffer;
   const serverSocketsClosed: Promise<void>[] = [];
+  const held: (() => void)[] = [];
+  let caPem: string;
 
   before(async () => {
     [gzBomb, brBomb] = [gzipBomb(), await brotliBomb()];
@@ -92,6 +94,11 @@ describe('requestOnce: bodies', () => {
         res.writeHead(200, { 'content-length': 8 * MiB });
         res.write(Buffer.alloc(1024));
         return; // never finishes: the client must not wait for it
+      }
+      if (route === '/hold') {
+        // Answers when the test says so: keeps the only connection of a one-connection pool busy.
+        held.push(() => send(res, TEXT));
+        return;
       }
       if (route === '/gzip') return send(res, gzipSync(TEXT), { 'content-encoding': 'gzip' });
       if (route === '/x-gzip') return send(res, gzipSync(TEXT), { 'content-encoding': 'X-GZIP' });
@@ -135,7 +142,8 @@ describe('requestOnce: bodies', () => {
       }
       res.writeHead(404).end();
     }, await pki.issue(LOOPBACK_NAMES));
-    agent = new Agent({ connect: { ca: pki.caPem } });
+    caPem = pki.caPem;
+    agent = new Agent({ connect: { ca: caPem } });
   });
 
   after(async () => {
@@ -144,7 +152,7 @@ describe('requestOnce: bodies', () => {
   });
 
   async function get(path: string, maxBytes = MiB, options: { idleTimeoutMs?: number; cancel?: Cancellation } = {}) {
-    const meter: AnswerMeter = { status: undefined, bytesIn: 0 };
+    const meter: AnswerMeter = { status: undefined, bytesIn: 0, bytesOut: 0 };
     const request = { origin: server.origin, path, method: 'GET', headers: {}, body: undefined };
     const limits = { maxResponseBytes: maxBytes, headersTimeoutMs: undefined, idleTimeoutMs: options.idleTimeoutMs, backstopMs: 10_000, cancel: options.cancel ?? manualCancel() };
     const answer = await requestOnce(agent, request, limits, meter);
@@ -258,6 +266,36 @@ describe('requestOnce: bodies', () => {
       await assert.rejects(get(path, 64 * MiB, { idleTimeoutMs: 100 }), (error: NodeJS.ErrnoException) => error.code === 'UND_ERR_BODY_TIMEOUT');
       const elapsed = performance.now() - started;
       assert.ok(elapsed >= 95 && elapsed < 400, `${path}: ${elapsed} ms for 100 ms`);
+    }
+  });
+
+  it('takes a cancelled request out of the queue at once, keeping the busy connection (undici kQueuedAbort)', async () => {
+    const single = new Agent({ connect: { ca: caPem }, connections: 1 });
+    const request = (path: string) => ({ origin: server.origin, path, method: 'POST', headers: { 'x-api-key': 'queued-secret' }, body: Buffer.from('{}') });
+    const limits = (cancel: Cancellation) => ({ maxResponseBytes: MiB, headersTimeoutMs: undefined, idleTimeoutMs: undefined, backstopMs: 10_000, cancel });
+    const meter = (): AnswerMeter => ({ status: undefined, bytesIn: 0, bytesOut: 0 });
+    try {
+      const connectionsBefore = server.connections;
+      const busy = requestOnce(single, request('/hold'), limits(manualCancel()), meter());
+      for (let waited = 0; held.length === 0; waited += 5) {
+        assert.ok(waited < 2000, 'the server got the first request');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      const cancel = manualCancel();
+      const waiting = requestOnce(single, request('/plain'), limits(cancel), meter());
+      const queued = (): number => Object.values(single.stats).reduce((sum, pool) => sum + pool.pending + ('queued' in pool ? pool.queued : 0), 0);
+      assert.equal(queued(), 1, 'the second request waits for the only connection');
+      cancel.fire(new Error('caller gave up'));
+      await assert.rejects(waiting, { message: 'caller gave up' });
+      assert.equal(queued(), 0, 'and is no longer queued');
+      held.shift()!();
+      const answered = meter();
+      assert.equal((await busy).status, 200);
+      await requestOnce(single, request('/plain'), limits(manualCancel()), answered);
+      assert.equal(answered.bytesOut, 2, 'bytesOut counts the request body');
+      assert.equal(server.connections - connectionsBefore, 1, 'one connection served all, none was destroyed');
+    } finally {
+      await single.close();
     }
   });
 

@@ -74,8 +74,11 @@ export class CallSignal {
     this.#fired = cause;
     this.#reason = new DOMException(cause, cause === 'deadline' ? 'TimeoutError' : 'AbortError');
     clearTimeout(this.#timer);
-    this.#hook?.(this.#reason);
-    this.#controller?.abort(this.#reason);
+    try {
+      this.#hook?.(this.#reason);
+    } finally {
+      this.#controller?.abort(this.#reason);
+    }
   }
 
   /** Stops the clock and the caller's listener. */

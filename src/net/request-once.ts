@@ -8,6 +8,7 @@
  * @see DESIGN.md §4.4, §5 "Bodies"; FIELD-NOTES "undici"
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import { errors, type Dispatcher } from 'undici';
 import { GatehouseFailure } from '../errors.ts';
@@ -57,6 +58,8 @@ export interface Answer {
 export interface AnswerMeter extends BodyMeter {
   /** Status of the last answer received, even when its body is then refused. */
   status: number | undefined;
+  /** Request body bytes sent, counted once the server answers. */
+  bytesOut: number;
 }
 
 /**
@@ -68,27 +71,34 @@ const DRAIN_MS = 1000;
 const EMPTY = Buffer.alloc(0);
 
 /**
+ * undici's hook for taking a request that still waits for a connection out of its queue — what
+ * `undici.request` uses for a signal. Without it a cancelled call's request (credential headers
+ * and all) would stay queued, and be aborted on the socket it finally gets. It is internal to
+ * undici 8 (hence the pinned minor version); test/net-body.test.ts notices if it is gone.
+ */
+const kQueuedAbort = (createRequire(import.meta.url)('undici/lib/core/symbols.js') as { kQueuedAbort?: symbol }).kQueuedAbort;
+
+/**
  * Sends `request` once and reads its answer.
  * @throws GatehouseFailure `too_large`, `decompression_limit`, `unsupported_encoding`; undici and
  *   Node errors as they come (the caller classifies them); the cancellation's reason when cancelled.
  */
 export function requestOnce(dispatcher: Dispatcher, request: WireRequest, options: RequestOnceOptions, meter: AnswerMeter): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const handler = new AnswerHandler(request.method, options, meter, resolve, reject);
+    const handler = new AnswerHandler(request, options, meter, resolve, reject);
     if (options.cancel.reason !== undefined) return reject(options.cancel.reason);
     options.cancel.onAbort((reason) => handler.cancel(reason));
-    dispatcher.dispatch(
-      {
-        origin: request.origin,
-        path: request.path,
-        method: request.method as Dispatcher.HttpMethod,
-        headers: request.headers,
-        body: request.body,
-        headersTimeout: options.backstopMs,
-        bodyTimeout: options.backstopMs,
-      },
-      handler,
-    );
+    const dispatchOptions: Dispatcher.DispatchOptions & { [hook: symbol]: unknown } = {
+      origin: request.origin,
+      path: request.path,
+      method: request.method as Dispatcher.HttpMethod,
+      headers: request.headers,
+      body: request.body,
+      headersTimeout: options.backstopMs,
+      bodyTimeout: options.backstopMs,
+    };
+    if (kQueuedAbort !== undefined) dispatchOptions[kQueuedAbort] = (dequeue: (reason: Error) => void) => handler.queued(dequeue);
+    dispatcher.dispatch(dispatchOptions, handler);
   });
 }
 
@@ -97,6 +107,7 @@ type Mode = 'head' | 'collect' | 'decode' | 'drain' | 'done';
 
 class AnswerHandler implements Dispatcher.DispatchHandler {
   readonly #method: string;
+  readonly #bodyBytes: number;
   readonly #options: RequestOnceOptions;
   readonly #meter: AnswerMeter;
   readonly #resolve: (answer: Answer) => void;
@@ -104,6 +115,8 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
   #settled = false;
   #mode: Mode = 'head';
   #controller: Dispatcher.DispatchController | undefined;
+  /** Takes the request out of undici's queue while it waits for a connection. */
+  #dequeue: ((reason: Error) => void) | undefined;
   #cancelled: Error | undefined;
   #status = 0;
   #headers: IncomingHttpHeaders = {};
@@ -114,23 +127,32 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
   /** The timer of the current phase: waiting for headers, reading a body, or draining one. */
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(method: string, options: RequestOnceOptions, meter: AnswerMeter, resolve: (answer: Answer) => void, reject: (error: unknown) => void) {
-    this.#method = method;
+  constructor(request: WireRequest, options: RequestOnceOptions, meter: AnswerMeter, resolve: (answer: Answer) => void, reject: (error: unknown) => void) {
+    this.#method = request.method;
+    this.#bodyBytes = request.body?.length ?? 0;
     this.#options = options;
     this.#meter = meter;
     this.#resolve = resolve;
     this.#reject = reject;
   }
 
-  /** The call ended early: settle now, and stop the request (or stop it once it starts). */
+  /** The call ended early: settle now, and stop the request, or take it out of the queue. */
   cancel(reason: Error): void {
     this.#cancelled = reason;
     this.#fail(reason);
-    this.#controller?.abort(reason);
+    if (this.#controller !== undefined) this.#controller.abort(reason);
+    else this.#dequeue?.(reason);
+  }
+
+  /** undici queued the request until a connection is free; `dequeue` takes it out. */
+  queued(dequeue: (reason: Error) => void): void {
+    if (this.#cancelled !== undefined) dequeue(this.#cancelled);
+    else this.#dequeue = dequeue;
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
+    this.#dequeue = undefined;
     if (this.#cancelled !== undefined) return controller.abort(this.#cancelled);
     const { headersTimeoutMs } = this.#options;
     if (headersTimeoutMs !== undefined) this.#timer = setTimeout(() => this.#expire(controller, new errors.HeadersTimeoutError()), headersTimeoutMs);
@@ -142,6 +164,7 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
     this.#status = status;
     this.#headers = headers;
     this.#meter.status = status;
+    this.#meter.bytesOut += this.#bodyBytes;
     if (status >= 300 || this.#method === 'HEAD' || status === 204 || status === 205) {
       // Not read: settled now, drained in the background so the connection can be reused.
       this.#mode = 'drain';

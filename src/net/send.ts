@@ -40,7 +40,6 @@ export interface Received {
 
 /** Counters the audit reports; updated as the exchange goes, so a failure keeps them. */
 export interface TransferStats extends AnswerMeter {
-  bytesOut: number;
   redirects: number;
 }
 
@@ -97,12 +96,11 @@ export async function send(request: OutgoingRequest, options: SendOptions, stats
     leftHome ||= origin !== home;
     const headers = leftHome || request.credentialHeaders === undefined ? baseHeaders : { ...baseHeaders, ...request.credentialHeaders };
     const answer = await requestOnce(options.dispatcher, { origin, path, method, headers, body }, options, stats);
-    stats.bytesOut += body?.length ?? 0;
     if (!REDIRECTS.has(answer.status)) return answer;
 
     stats.redirects += 1;
     if (stats.redirects > options.maxRedirects) throw new GatehouseFailure('too_many_redirects', 'redirect chain too long');
-    const current = new URL(path, origin);
+    const current = new URL(origin + path); // not new URL(path, origin): a path may start with //
     const next = nextHop(current, answer.headers.location);
     checkHop(next, destination);
     visited ??= new Set<string>([current.href]);
