@@ -200,6 +200,28 @@ describe('cancellation, shutdown and robustness (FR-02, FR-07, UXR-02, DESIGN §
     });
   });
 
+  it('ends at the deadline when the secret store never answers, dialing nothing', async () => {
+    const hangingStore = {
+      get: () => new Promise<never>(() => {}),
+      set: async () => {},
+      delete: async () => {},
+      list: async () => [],
+    };
+    const gateway = await newGateway({ secrets: hangingStore as unknown as GatewayOptions['secrets'] });
+    const spy = spyConnections();
+    const started = performance.now();
+    let result: CallResult;
+    try {
+      result = await gateway.call('life.quick', { name: 'ok' });
+    } finally {
+      spy.dispose();
+    }
+    const elapsed = performance.now() - started;
+    expectFailure(result, { kind: 'timeout', reason: 'deadline', retryable: true });
+    assert.ok(elapsed >= 380 && elapsed < 800, `took ${elapsed} ms for a 400 ms deadline`);
+    assert.equal(spy.count, 0, 'nothing was dialed');
+  });
+
   describe('close() (cancelled/closed)', () => {
     it('ends calls made after close() as cancelled/closed, sending nothing', async () => {
       const gateway = await newGateway();

@@ -21,6 +21,7 @@ export class CallSignal {
   #reason: DOMException | undefined;
   #controller: AbortController | undefined;
   #hook: ((reason: DOMException) => void) | undefined;
+  #racer: ((reason: DOMException) => void) | undefined;
   readonly #timer: NodeJS.Timeout;
   readonly #caller: AbortSignal | undefined;
   readonly #onCaller: (() => void) | undefined;
@@ -68,6 +69,30 @@ export class CallSignal {
     this.#hook = hook;
   }
 
+  /**
+   * Settles like `step`, or rejects with the call's reason as soon as the call ends early: for a
+   * step that cannot be stopped, such as a secret store read that hangs. One step at a time.
+   */
+  race<T>(step: Promise<T>): Promise<T> {
+    if (this.#reason !== undefined) {
+      step.catch(() => {});
+      return Promise.reject(this.#reason);
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#racer = reject;
+      step.then(
+        (value) => {
+          this.#racer = undefined;
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.#racer = undefined;
+          reject(error as Error);
+        },
+      );
+    });
+  }
+
   /** Ends the call early, e.g. with `'closed'` when the gateway closes. Only the first cause counts. */
   abort(cause: AbortCause): void {
     if (this.#fired !== undefined) return;
@@ -75,6 +100,7 @@ export class CallSignal {
     this.#reason = new DOMException(cause, cause === 'deadline' ? 'TimeoutError' : 'AbortError');
     clearTimeout(this.#timer);
     try {
+      this.#racer?.(this.#reason);
       this.#hook?.(this.#reason);
     } finally {
       this.#controller?.abort(this.#reason);

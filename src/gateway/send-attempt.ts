@@ -50,7 +50,8 @@ export async function sendAttempt(
         // Recorded as failed until the provider answers.
         const used: NonNullable<CallRecord['credential']> = { name: spec.name, use: 'failed' };
         record.credential = used;
-        credential = await context.credentials.apply(spec, call);
+        // A secret store may hang (a locked keychain waiting for its user): never past the deadline.
+        credential = await call.race(context.credentials.apply(spec, call));
         used.use = credential.use;
       }
       record.attempts += 1;
