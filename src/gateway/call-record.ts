@@ -9,8 +9,8 @@ import { resolveCorrelationId } from '../observe/correlation.ts';
 import type { CompiledService } from '../policy/compiled.ts';
 import { TRUSTED_CALLER } from './authorize.ts';
 
-/** A call in progress, as the audit will describe it. @internal */
-export interface CallRecord {
+/** A call in progress, as the audit will describe it; it is also the exchange's meter. @internal */
+export interface CallRecord extends TransferStats {
   readonly started: number;
   readonly correlationId: string;
   readonly caller: string;
@@ -20,7 +20,6 @@ export interface CallRecord {
   pathTemplate: string;
   host: string;
   attempts: number;
-  readonly stats: TransferStats;
   credential: AuditEvent['credential'];
 }
 
@@ -46,7 +45,10 @@ export function startRecord(operation: unknown, caller: unknown, correlationId: 
     pathTemplate: '',
     host: '',
     attempts: 0,
-    stats: { status: undefined, bytesIn: 0, bytesOut: 0, redirects: 0 },
+    status: undefined,
+    bytesIn: 0,
+    bytesOut: 0,
+    redirects: 0,
     credential: undefined,
   };
 }
@@ -83,14 +85,14 @@ export function toAuditEvent(record: CallRecord, outcome: AuditEvent['outcome'],
     method: record.method,
     pathTemplate: record.pathTemplate,
     host: record.host,
-    ...(record.stats.status === undefined ? {} : { status: record.stats.status }),
+    ...(record.status === undefined ? {} : { status: record.status }),
     outcome,
     ...(error?.reason === undefined ? {} : { reason: error.reason }),
     durationMs: Math.round((performance.now() - record.started) * 1000) / 1000,
-    bytesIn: record.stats.bytesIn,
-    bytesOut: record.stats.bytesOut,
+    bytesIn: record.bytesIn,
+    bytesOut: record.bytesOut,
     attempts: record.attempts,
-    redirects: record.stats.redirects,
+    redirects: record.redirects,
     ...(record.credential === undefined ? {} : { credential: record.credential }),
   };
 }

@@ -60,6 +60,7 @@ export async function sendAttempt(
         accept: expectation.responseType === 'text' ? '*/*' : 'application/json',
         traceparent: traceparentFor(record.correlationId),
         ...built.headers,
+        ...credential?.headers,
       };
       const received = await send(
         { path: built.path, method: built.method, headers, credentialHeaders: credential?.headers, body: built.body },
@@ -73,7 +74,7 @@ export async function sendAttempt(
           idleTimeoutMs: limits.idleTimeoutMs,
           backstopMs: limits.timeoutMs + UNDICI_TIMER_SLACK_MS,
         },
-        record.stats,
+        record,
       );
       if (received.status === 401 && spec !== undefined && !refreshed && context.credentials.invalidate(spec)) {
         refreshed = true;

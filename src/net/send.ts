@@ -16,9 +16,9 @@ export interface OutgoingRequest {
   /** Path and query under the service's base URL. */
   readonly path: string;
   readonly method: string;
-  /** Non-secret headers, lower-case names. */
+  /** Headers, lower-case names, the credential's included. */
   readonly headers: Readonly<Record<string, string>>;
-  /** Credential headers, sent only to the service's own origin. */
+  /** The credential's headers among them: sent only to the service's own origin. */
   readonly credentialHeaders: Readonly<Record<string, string>> | undefined;
   readonly body: Buffer | undefined;
 }
@@ -67,6 +67,10 @@ function nextHop(current: URL, location: string | string[] | undefined): URL {
   return next;
 }
 
+function withoutHeaders(headers: Readonly<Record<string, string>>, drop: (name: string) => boolean): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !drop(name)));
+}
+
 /** A redirect's target must be a destination of the service, like a first request. */
 function checkHop(url: URL, destination: Destination): void {
   const refusal = refuseDestination(url, destination);
@@ -86,15 +90,18 @@ export async function send(request: OutgoingRequest, options: SendOptions, stats
   let path = request.path;
   let method = request.method;
   let body = request.body;
-  let baseHeaders = request.headers;
+  let headers = request.headers;
   let leftHome = false;
   // Hrefs of the hops so far; built at the first redirect (most calls have none).
   let visited: Set<string> | undefined;
 
   for (;;) {
     // Credentials go home only, and never after the chain has left home once.
-    leftHome ||= origin !== home;
-    const headers = leftHome || request.credentialHeaders === undefined ? baseHeaders : { ...baseHeaders, ...request.credentialHeaders };
+    if (!leftHome && origin !== home) {
+      leftHome = true;
+      const credential = request.credentialHeaders ?? {};
+      headers = withoutHeaders(headers, (name) => Object.hasOwn(credential, name));
+    }
     const answer = await requestOnce(options.dispatcher, { origin, path, method, headers, body }, options, stats);
     if (!REDIRECTS.has(answer.status)) return answer;
 
@@ -110,7 +117,7 @@ export async function send(request: OutgoingRequest, options: SendOptions, stats
     if (answer.status === 303 || ((answer.status === 301 || answer.status === 302) && method === 'POST')) {
       method = 'GET';
       body = undefined;
-      baseHeaders = Object.fromEntries(Object.entries(baseHeaders).filter(([name]) => name !== 'content-type'));
+      headers = withoutHeaders(headers, (name) => name === 'content-type');
     }
     origin = next.origin;
     path = next.pathname + next.search;
