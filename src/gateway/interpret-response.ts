@@ -29,16 +29,15 @@ function isJson(headers: IncomingHttpHeaders): boolean {
  * Refuses text that carries one of the bound credential's secrets, verbatim or as it reads inside
  * a JSON string (a secret with `"` or `\` is escaped there).
  */
-function refuseReflectedSecrets(body: Buffer | string, secrets: readonly string[]): void {
+function refuseReflectedSecrets(text: string, secrets: readonly string[]): void {
   for (const secret of secrets) {
     if (secret.length < MIN_REFLECTED_SECRET) continue;
-    if (body.includes(secret) || body.includes(JSON.stringify(secret).slice(1, -1))) {
+    const escaped = JSON.stringify(secret).slice(1, -1);
+    if (text.includes(secret) || (escaped !== secret && text.includes(escaped))) {
       throw new GatehouseFailure('secret_reflected', 'response contains a credential secret');
     }
   }
 }
-
-const BACKSLASH = 0x5c;
 
 /** The data a successful call returns. An empty body is `null`. */
 export function interpretResponse(
@@ -47,18 +46,21 @@ export function interpretResponse(
   expectation: ResponseExpectation,
   secrets: readonly string[] = [],
 ): unknown {
-  refuseReflectedSecrets(body, secrets);
+  // Decoded once: the secret check and the parser read the same text (invalid UTF-8 becomes U+FFFD,
+  // which cannot hide a secret's own bytes).
+  const text = body.toString('utf8');
+  refuseReflectedSecrets(text, secrets);
   let data: unknown;
   if (body.length === 0) {
     data = null;
   } else if (expectation.responseType === 'text' || (expectation.responseType === 'auto' && !isJson(headers))) {
-    data = body.toString('utf8');
+    data = text;
   } else {
     if (!isJson(headers)) throw new GatehouseFailure('unexpected_content_type', 'response is not JSON');
-    data = parseJson(body, expectation.maxJsonDepth);
-    // Any escape (`\u0041`, `\/`) can spell a secret the byte check missed: check the data again in
+    data = parseJson(text, expectation.maxJsonDepth);
+    // Any escape (`\u0041`, `\/`) can spell a secret the text check missed: check the data again in
     // its canonical serialisation, where strings hold the secret exactly in one of the two forms.
-    if (secrets.length > 0 && body.includes(BACKSLASH)) refuseReflectedSecrets(JSON.stringify(data), secrets);
+    if (secrets.length > 0 && text.includes('\\')) refuseReflectedSecrets(JSON.stringify(data), secrets);
   }
   if (expectation.validate !== undefined && !expectation.validate(data)) {
     const first = expectation.validate.errors?.[0];

@@ -55,13 +55,12 @@ export async function sendAttempt(
         used.use = credential.use;
       }
       record.attempts += 1;
-      const headers = {
+      const headers: Record<string, string> = {
         'user-agent': USER_AGENT,
         accept: expectation.responseType === 'text' ? '*/*' : 'application/json',
         traceparent: traceparentFor(record.correlationId),
-        ...built.headers,
-        ...credential?.headers,
       };
+      Object.assign(headers, built.headers, credential?.headers);
       const received = await send(
         { path: built.path, method: built.method, headers, credentialHeaders: credential?.headers, body: built.body },
         {
