@@ -238,6 +238,8 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
     }
   }
 
+  // Must not throw: undici turns a throw from the other callbacks into this one, but a throw from
+  // here reaches the client's 'error' event, which nobody listens to.
   onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
     this.#mode = 'done';
     clearTimeout(this.#timer);
