@@ -20,6 +20,8 @@ const BOMB_BYTES = 200 * 1024 * 1024;
 const TOKEN = 'tok-AAAA-reflect-me';
 const API_KEY = 'key-BBBB-reflect-me';
 const PASSWORD = 'pw-CCCC-reflect-me';
+/** Latin-1 beyond ASCII: headers carry it as single bytes, which UTF-8 decoding of a body would not show. */
+const LATIN1_KEY = 'kéy-DDDD-reflect-me';
 
 /** Compresses `total` zero bytes through `stream`, a MiB at a time, without holding them all. */
 async function compressZeros(stream: Transform, total: number): Promise<Buffer> {
@@ -61,6 +63,7 @@ function policy(port: number): object {
     credentials: {
       'bearer-cred': { type: 'bearer' },
       'key-cred': { type: 'apiKey', header: 'X-Api-Key' },
+      'latin1-cred': { type: 'apiKey', header: 'X-Api-Key' },
       'basic-cred': { type: 'basic' },
     },
     services: {
@@ -81,6 +84,7 @@ function policy(port: number): object {
       },
       bearer: credentialed('bearer-cred'),
       keyed: credentialed('key-cred'),
+      latin1: credentialed('latin1-cred'),
       basic: credentialed('basic-cred'),
     },
   };
@@ -139,6 +143,7 @@ describe('hostile responses (FR-05, SR-04, DESIGN §4.4, §5 "Bodies")', () => {
       secrets: {
         'bearer-cred': { token: TOKEN },
         'key-cred': { key: API_KEY },
+        'latin1-cred': { key: LATIN1_KEY },
         'basic-cred': { username: 'alice', password: PASSWORD },
       },
       handler: routed({
@@ -171,6 +176,8 @@ describe('hostile responses (FR-05, SR-04, DESIGN §4.4, §5 "Bodies")', () => {
         'id-missing': json(200, { name: 'x' }),
         'echo-auth': (req, res) => json(200, { seen: req.headers.authorization ?? null })(req, res),
         'echo-key': (req, res) => json(200, { seen: req.headers['x-api-key'] ?? null })(req, res),
+        // The header's own bytes, as a server that copies them into its answer would send them.
+        'echo-key-bytes': (req, res) => raw(200, Buffer.concat([Buffer.from('{"seen":"'), Buffer.from(String(req.headers['x-api-key']), 'latin1'), Buffer.from('"}')]), { 'content-type': 'application/json' })(req, res),
         'echo-password': json(200, { seen: PASSWORD }),
         'echo-token-text': raw(200, `token=${TOKEN}`, { 'content-type': 'text/plain' }),
         'echo-token-escaped': raw(200, `{"seen":"${[...TOKEN].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"}`, {
@@ -214,7 +221,7 @@ describe('hostile responses (FR-05, SR-04, DESIGN §4.4, §5 "Bodies")', () => {
         },
       }),
     });
-    leaks = ['api.test', String(fixture.server.port), '127.0.0.1', '/v1', '/r/', TOKEN, API_KEY, PASSWORD, 'alice'];
+    leaks = ['api.test', String(fixture.server.port), '127.0.0.1', '/v1', '/r/', TOKEN, API_KEY, PASSWORD, LATIN1_KEY, 'alice'];
   });
 
   after(async () => {
@@ -353,6 +360,7 @@ describe('hostile responses (FR-05, SR-04, DESIGN §4.4, §5 "Bodies")', () => {
     const cases: [string, string, string][] = [
       ['bearer token echoed back', 'bearer.get|echo-auth', TOKEN],
       ['apiKey echoed back', 'keyed.get|echo-key', API_KEY],
+      ['Latin-1 apiKey echoed back as its header bytes', 'latin1.get|echo-key-bytes', LATIN1_KEY],
       ['basic password echoed back', 'basic.get|echo-password', PASSWORD],
       ['basic Authorization value echoed back', 'basic.get|echo-auth', Buffer.from(`alice:${PASSWORD}`).toString('base64')],
       ['bearer token in a text body', 'bearer.get|echo-token-text', TOKEN],

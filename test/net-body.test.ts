@@ -63,6 +63,7 @@ describe('requestOnce: bodies', () => {
   let server: TestServer;
   let agent: Agent;
   let gzBomb: Buffer;
+
   let brBomb: Buffer;
   const serverSocketsClosed: Promise<void>[] = [];
   const held: (() => void)[] = [];
@@ -70,6 +71,7 @@ describe('requestOnce: bodies', () => {
 
   before(async () => {
     [gzBomb, brBomb] = [gzipBomb(), await brotliBomb()];
+
     const pki = await makeTestPki();
     server = await startHttpsServer((req, res) => {
       const url = new URL(req.url ?? '/', 'https://x');
@@ -258,6 +260,16 @@ describe('requestOnce: bodies', () => {
         return true;
       });
     }
+  });
+
+  it('does not count the time Gatehouse pauses a body for its decoders against idleTimeoutMs', async () => {
+    // The bomb's first chunks keep the decoders busy far longer than 1 ms while undici is paused:
+    // the answer is the cap, not a body timeout.
+    const refused = await get('/gzip-bomb', MiB, { idleTimeoutMs: 1 }).then(
+      () => 'accepted',
+      (error: NodeJS.ErrnoException) => (isFailure(error) ? error.reason : String(error.code)),
+    );
+    assert.equal(refused, 'decompression_limit');
   });
 
   it('ends a body that stalls at idleTimeoutMs, precisely, plain and compressed', async () => {

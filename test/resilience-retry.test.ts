@@ -160,6 +160,26 @@ describe('per-attempt timeouts: headersTimeoutMs and idleTimeoutMs (DESIGN §4 "
     assert.ok(performance.now() - started < 2500, 'three stalled attempts end before the 3 s deadline');
   });
 
+  it('limits redirects per attempt: a retry after a redirected attempt may redirect again', async () => {
+    const chained = await startResilienceFixture({ service: { limits: { timeoutMs: 3000, headersTimeoutMs: 200, maxRedirects: 1 } } });
+    try {
+      let finals = 0;
+      chained.behave((req, res, body) => {
+        if (req.url?.endsWith('/final')) {
+          if (++finals === 1) return; // the first attempt's second hop hangs
+          return answerOk(req, res, body);
+        }
+        res.writeHead(302, { location: '/v1/final' }).end();
+      });
+      const result = await chained.gateway.call('shop.item', { id: 'e' });
+      assert.equal(result.ok, true, JSON.stringify(result));
+      assert.equal(result.attempts, 2);
+      assert.equal(chained.audit.at(-1)!.redirects, 2, 'the audit counts every hop of the call');
+    } finally {
+      await chained.close();
+    }
+  });
+
   it('the whole-call deadline still wins over a longer per-attempt timeout', async () => {
     const short = await startResilienceFixture({ service: { limits: { timeoutMs: 300, headersTimeoutMs: 5000 } } });
     try {

@@ -75,6 +75,22 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
     tokenTimeoutMs: options.tokenTimeoutMs ?? 15_000,
     ...(options.now === undefined ? {} : { now: options.now }),
   });
+  // Store reads in flight, by credential: concurrent calls share one, so a store that hangs (a
+  // locked keychain) holds one worker thread, not one per call.
+  const reading = new Map<string, ReturnType<SecretStore['get']>>();
+  const readSecret = (name: string): ReturnType<SecretStore['get']> => {
+    let read = reading.get(name);
+    if (read === undefined) {
+      read = secrets.get(name);
+      reading.set(name, read);
+      const forget = (): void => {
+        reading.delete(name);
+      };
+      read.then(forget, forget);
+    }
+    return read;
+  };
+
   // authStatus is synchronous: learn early which users hold a refresh token from an earlier run.
   for (const spec of policy.credentials.values()) {
     if (spec.type === 'oauth2AuthorizationCode') tokens.loadSignedIn(spec).catch(() => undefined);
@@ -96,7 +112,7 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
       }
       let payload;
       try {
-        payload = await secrets.get(spec.name);
+        payload = await readSecret(spec.name);
       } catch (error) {
         publishCredentialEvent({ credential: spec.name, type: spec.type, outcome: 'failed', source: 'store', reason: 'secret_store' });
         throw new GatehouseFailure('missing_credential', `secret store failed for '${spec.name}'`, { cause: error });

@@ -25,17 +25,31 @@ function isJson(headers: IncomingHttpHeaders): boolean {
   return typeof type === 'string' && JSON_TYPE.test(type);
 }
 
+const NON_ASCII = /[\u0080-\uffff]/;
+
 /**
  * Refuses text that carries one of the bound credential's secrets, verbatim or as it reads inside
- * a JSON string (a secret with `"` or `\` is escaped there).
+ * a JSON string (a secret with `"` or `\` is escaped there). `bytes`, when given, are also searched
+ * for a non-ASCII secret as headers carry it (Latin-1), which UTF-8 decoding would not show.
  */
-function refuseReflectedSecrets(text: string, secrets: readonly string[]): void {
+function refuseReflectedSecrets(text: string, secrets: readonly string[], bytes?: Buffer): void {
   for (const secret of secrets) {
     if (secret.length < MIN_REFLECTED_SECRET) continue;
     const escaped = JSON.stringify(secret).slice(1, -1);
-    if (text.includes(secret) || (escaped !== secret && text.includes(escaped))) {
-      throw new GatehouseFailure('secret_reflected', 'response contains a credential secret');
-    }
+    const reflected =
+      text.includes(secret) ||
+      (escaped !== secret && text.includes(escaped)) ||
+      (bytes !== undefined && NON_ASCII.test(secret) && bytes.includes(Buffer.from(secret, 'latin1')));
+    if (reflected) throw new GatehouseFailure('secret_reflected', 'response contains a credential secret');
+  }
+}
+
+/** The body as UTF-8 text. @throws GatehouseFailure `too_large` past the longest string V8 can hold (~512 MiB). */
+function bodyText(body: Buffer): string {
+  try {
+    return body.toString('utf8');
+  } catch {
+    throw new GatehouseFailure('too_large', 'body too large to read as text');
   }
 }
 
@@ -48,8 +62,8 @@ export function interpretResponse(
 ): unknown {
   // Decoded once: the secret check and the parser read the same text (invalid UTF-8 becomes U+FFFD,
   // which cannot hide a secret's own bytes).
-  const text = body.toString('utf8');
-  refuseReflectedSecrets(text, secrets);
+  const text = bodyText(body);
+  refuseReflectedSecrets(text, secrets, body);
   let data: unknown;
   if (body.length === 0) {
     data = null;

@@ -76,7 +76,13 @@ const EMPTY = Buffer.alloc(0);
  * and all) would stay queued, and be aborted on the socket it finally gets. It is internal to
  * undici 8 (hence the pinned minor version); test/net-body.test.ts notices if it is gone.
  */
-const kQueuedAbort = (createRequire(import.meta.url)('undici/lib/core/symbols.js') as { kQueuedAbort?: symbol }).kQueuedAbort;
+const kQueuedAbort = ((): symbol | undefined => {
+  try {
+    return (createRequire(import.meta.url)('undici/lib/core/symbols.js') as { kQueuedAbort?: symbol }).kQueuedAbort;
+  } catch {
+    return undefined; // bundled without undici's internals: cancelled requests then leave the queue when they start
+  }
+})();
 
 /**
  * Sends `request` once and reads its answer.
@@ -251,6 +257,9 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
   /** A per-request timer ran out: ends the request as undici's own timer would. */
   #expire(controller: Dispatcher.DispatchController, error: Error): void {
     if (this.#mode === 'done') return;
+    // Paused by Gatehouse while the decoders catch up: not the server's pause. The decoders'
+    // next read refreshes (and so re-arms) the timer.
+    if (this.#mode === 'decode' && controller.paused) return;
     controller.abort(error);
   }
 

@@ -92,6 +92,7 @@ export async function send(request: OutgoingRequest, options: SendOptions, stats
   let body = request.body;
   let headers = request.headers;
   let leftHome = false;
+  let hops = 0;
   // Hrefs of the hops so far; built at the first redirect (most calls have none).
   let visited: Set<string> | undefined;
 
@@ -105,8 +106,9 @@ export async function send(request: OutgoingRequest, options: SendOptions, stats
     const answer = await requestOnce(options.dispatcher, { origin, path, method, headers, body }, options, stats);
     if (!REDIRECTS.has(answer.status)) return answer;
 
-    stats.redirects += 1;
-    if (stats.redirects > options.maxRedirects) throw new GatehouseFailure('too_many_redirects', 'redirect chain too long');
+    hops += 1;
+    stats.redirects += 1; // over the whole call, for the audit; the limit is per chain
+    if (hops > options.maxRedirects) throw new GatehouseFailure('too_many_redirects', 'redirect chain too long');
     const current = new URL(origin + path); // not new URL(path, origin): a path may start with //
     const next = nextHop(current, answer.headers.location);
     checkHop(next, destination);

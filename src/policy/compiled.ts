@@ -12,7 +12,7 @@ export interface Limits {
   readonly timeoutMs: number;
   /** TCP+TLS connect deadline per connection. @default min(10000, timeoutMs) */
   readonly connectTimeoutMs: number;
-  /** Per attempt: longest wait for the response headers once the request is sent; undefined = the call's deadline only. */
+  /** Per attempt: longest wait for the response headers once the request starts on its connection; undefined = the call's deadline only. */
   readonly headersTimeoutMs: number | undefined;
   /** Per attempt: longest pause between two chunks of the response body; undefined = the call's deadline only. */
   readonly idleTimeoutMs: number | undefined;

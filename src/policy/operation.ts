@@ -76,7 +76,7 @@ export function compileOperation(
     } else if (seenHeaders.has(lower)) before.report(at, `header ${header} is given twice`);
     seenHeaders.add(lower);
     place(name, 'headers', at);
-    headers.set(header, name);
+    headers.set(lower, name); // sent lower-case, like every header Gatehouse builds
   }
   if (input.limits?.ratePerMinute !== undefined) {
     before.report([...path, 'limits', 'ratePerMinute'], 'is per service: set it on the service or in defaults');
