@@ -177,7 +177,7 @@ describe('operations', () => {
     assert.deepEqual(op?.pathParts, ['/forecast/', 'city', '']);
     assert.equal(op?.pathTemplate, '/forecast/{city}');
     assert.deepEqual(op?.query, ['days']);
-    assert.deepEqual([...(op?.headers ?? [])], [['Accept-Language', 'lang']]);
+    assert.deepEqual([...(op?.headers ?? [])], [['accept-language', 'lang']]);
   });
 
   it('defaults idempotent by method and honours idempotent: false', () => {
