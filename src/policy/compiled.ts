@@ -18,7 +18,7 @@ export interface Limits {
   readonly idleTimeoutMs: number | undefined;
   /** Cap on body bytes, on the wire and after decompression. @default 1048576 */
   readonly maxResponseBytes: number;
-  /** Redirect hops Gatehouse follows. @default 3 */
+  /** Redirect hops Gatehouse follows in one attempt. @default 3 */
   readonly maxRedirects: number;
   /** Deepest JSON nesting accepted. @default 64 */
   readonly maxJsonDepth: number;
