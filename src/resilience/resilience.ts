@@ -39,12 +39,13 @@ export interface CallPlan {
 /** Shared state of one service. */
 interface ServiceState {
   readonly rate: TokenBucket | undefined;
+  /** Names the service's limits in developer details. */
   readonly what: string;
   readonly budget: RetryBudget;
   readonly circuit: ServiceCircuit;
 }
 
-/** The gateway's resilience state and its policy factory. */
+/** The gateway's resilience state, and the loop each call runs under it. */
 export class Resilience {
   readonly events = new StatusEvents();
   readonly connectivity = new Connectivity(this.events);
