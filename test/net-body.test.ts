@@ -63,6 +63,8 @@ describe('requestOnce: bodies', () => {
   let server: TestServer;
   let agent: Agent;
   let gzBomb: Buffer;
+  /** 64 MiB of zeros as brotli with the largest window (16 MiB): a few dozen bytes on the wire. */
+  let brWideBomb: Buffer;
 
   let brBomb: Buffer;
   const serverSocketsClosed: Promise<void>[] = [];
@@ -71,6 +73,7 @@ describe('requestOnce: bodies', () => {
 
   before(async () => {
     [gzBomb, brBomb] = [gzipBomb(), await brotliBomb()];
+    brWideBomb = brotliCompressSync(Buffer.alloc(64 * MiB), { params: { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_LGWIN]: 24 } });
 
     const pki = await makeTestPki();
     server = await startHttpsServer((req, res) => {
@@ -130,6 +133,11 @@ describe('requestOnce: bodies', () => {
       }
       if (route === '/incompressible-gzip') return send(res, gzipSync(randomBytes(2 * MiB)), { 'content-encoding': 'gzip' });
       if (route === '/gzip-bomb') return send(res, gzBomb, { 'content-encoding': 'gzip' });
+      if (route === '/br-wide-bomb') return send(res, brWideBomb, { 'content-encoding': 'br' });
+      if (route === '/br-window') {
+        const lgwin = Number(url.searchParams.get('lgwin'));
+        return send(res, brotliCompressSync(TEXT, { params: { [constants.BROTLI_PARAM_LGWIN]: lgwin } }), { 'content-encoding': 'br' });
+      }
       if (route === '/br-bomb') return send(res, brBomb, { 'content-encoding': 'br' });
       if (route === '/reset' || route === '/reset-gzip') {
         const bytes = route === '/reset' ? TEXT : gzipSync(TEXT);
@@ -251,6 +259,16 @@ describe('requestOnce: bodies', () => {
       assert.ok(elapsed < 2000, `took ${elapsed} ms`);
     });
   }
+
+  it('accepts brotli windows up to 4 MiB and refuses wider ones before decoding (16 MiB each otherwise)', async () => {
+    for (const lgwin of [10, 16, 18, 22]) assert.deepEqual((await get(`/br-window?lgwin=${lgwin}`)).bytes, TEXT, `lgwin ${lgwin}`);
+    for (const lgwin of [23, 24]) assert.equal(await refusal(`/br-window?lgwin=${lgwin}`), 'unsupported_encoding', `lgwin ${lgwin}`);
+    const rssBefore = process.memoryUsage.rss();
+    const reasons = await Promise.all(Array.from({ length: 20 }, () => refusal('/br-wide-bomb')));
+    const growth = (process.memoryUsage.rss() - rssBefore) / MiB;
+    assert.deepEqual(new Set(reasons), new Set(['unsupported_encoding']));
+    assert.ok(growth < 32, `20 wide-window bombs grew RSS by ${growth.toFixed(1)} MiB`);
+  });
 
   it('passes body stream errors through as they are, plain and compressed', async () => {
     for (const path of ['/reset', '/reset-gzip']) {

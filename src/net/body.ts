@@ -102,8 +102,38 @@ export async function decodeBody(body: Readable, codings: readonly Coding[], max
 /** The streams that undo one coding. `deflate` is zlib-wrapped or raw, detected like browsers. */
 function decoderStages(coding: Coding): Stage[] {
   if (coding === 'gzip') return [createGunzip()];
-  if (coding === 'br') return [createBrotliDecompress()];
+  if (coding === 'br') return [refuseWideBrotliWindow, createBrotliDecompress()];
   return [stripZlibHeader, createInflateRaw()];
+}
+
+/**
+ * The largest brotli window accepted: 4 MiB (WBITS 22, what encoders use by default). A stream may
+ * ask for up to 16 MiB, and its decoder then holds that much while it expands, whatever the cap on
+ * its output: 64 such answers at once would take a gigabyte.
+ */
+const MAX_BROTLI_WBITS = 22;
+
+/** The window size exponent in a brotli stream's first byte (RFC 7932 §9.1), or -1 for the large-window extension. */
+function brotliWindowBits(first: number): number {
+  if ((first & 1) === 0) return 16;
+  const n = (first >> 1) & 7;
+  if (n !== 0) return 17 + n;
+  const m = (first >> 4) & 7;
+  if (m === 0) return 17;
+  return m === 1 ? -1 : 8 + m;
+}
+
+/** Passes a brotli stream on, refusing it first if it asks for a window over {@link MAX_BROTLI_WBITS}. */
+async function* refuseWideBrotliWindow(source: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  let checked = false;
+  for await (const chunk of source) {
+    if (!checked && chunk.length > 0) {
+      const bits = brotliWindowBits(chunk[0] as number);
+      if (bits < 0 || bits > MAX_BROTLI_WBITS) throw new GatehouseFailure('unsupported_encoding', 'brotli window over 4 MiB');
+      checked = true;
+    }
+    yield chunk;
+  }
 }
 
 /**
