@@ -91,6 +91,8 @@ const refusals: { name: string; change: (p: Policy) => void; path: string; messa
   { name: 'refuses a param used in two places', change: (p) => (forecast(p).query = ['city']), path: `${F}.query[0]`, message: /already sent in the path/ },
   { name: 'refuses a body on a GET operation', change: (p) => { forecast(p).body = 'days'; forecast(p).query = []; }, path: `${F}.body`, message: /no body/ },
   { name: 'refuses setting Authorization from a param', change: (p) => (forecast(p).headers = { Authorization: 'lang' }), path: `${F}.headers.Authorization`, message: /may not be set/ },
+  { name: 'refuses setting traceparent (Gatehouse sends its own) from a param', change: (p) => (forecast(p).headers = { traceparent: 'lang' }), path: `${F}.headers.traceparent`, message: /may not be set/ },
+  { name: 'refuses setting a proxy-* header from a param', change: (p) => (forecast(p).headers = { 'Proxy-Foo': 'lang' }), path: `${F}.headers.Proxy-Foo`, message: /may not be set/ },
   { name: "refuses setting the service credential's apiKey header from a param", change: (p) => (forecast(p).headers = { 'x-api-key': 'lang' }), path: `${F}.headers.x-api-key`, message: /may not be set/ },
   { name: 'refuses a header name that is not a token', change: (p) => (forecast(p).headers = { 'X Lang': 'lang' }), path: `${F}.headers.X Lang`, message: /invalid name/ },
   { name: 'refuses params that are not an object schema', change: (p) => (forecast(p).params = { type: 'string' }), path: `${F}.params.type`, message: /object schema/ },

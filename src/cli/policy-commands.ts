@@ -3,6 +3,7 @@
  * @see DESIGN.md §3
  */
 import type { Command } from 'commander';
+import type { CompiledPolicy } from '../policy/compiled.ts';
 import { loadPolicy } from '../policy/load.ts';
 import { unusedCredentials } from '../policy/compile.ts';
 import { formatPolicyIssue, isPolicyError } from '../policy/policy-error.ts';
@@ -14,7 +15,19 @@ export interface CommandOutput {
   readonly err: (line: string) => void;
 }
 
-const CONSOLE_OUTPUT: CommandOutput = { out: (line) => console.log(line), err: (line) => console.error(line) };
+/** Writes to the terminal: `out` to stdout, `err` to stderr. */
+export const CONSOLE_OUTPUT: CommandOutput = { out: (line) => console.log(line), err: (line) => console.error(line) };
+
+/** Loads a policy, or writes its problems as FILE:line:col lines and resolves undefined. */
+export async function loadPolicyOrReport(file: string, output: CommandOutput): Promise<CompiledPolicy | undefined> {
+  try {
+    return await loadPolicy(file);
+  } catch (error) {
+    if (!isPolicyError(error)) throw error;
+    for (const issue of error.issues) output.err(formatPolicyIssue(issue, file));
+    return undefined;
+  }
+}
 
 /** Adds the `policy` command group to the program. */
 export function registerPolicyCommands(program: Command, output: CommandOutput = CONSOLE_OUTPUT): void {
@@ -39,18 +52,13 @@ export function registerPolicyCommands(program: Command, output: CommandOutput =
  * @returns the exit code: 0 valid, 1 invalid (each issue written to `err`)
  */
 async function checkPolicyCommand(file: string, output: CommandOutput): Promise<number> {
-  try {
-    const policy = await loadPolicy(file);
-    output.out(`${file}: ok — ${count(policy.services.size, 'service')}, ${count(policy.operations.size, 'operation')}`);
-    for (const name of unusedCredentials(policy)) {
-      output.err(`${file}: note: credentials.${name} is not used by any service`);
-    }
-    return 0;
-  } catch (error) {
-    if (!isPolicyError(error)) throw error;
-    for (const issue of error.issues) output.err(formatPolicyIssue(issue, file));
-    return 1;
+  const policy = await loadPolicyOrReport(file, output);
+  if (policy === undefined) return 1;
+  output.out(`${file}: ok — ${count(policy.services.size, 'service')}, ${count(policy.operations.size, 'operation')}`);
+  for (const name of unusedCredentials(policy)) {
+    output.err(`${file}: note: credentials.${name} is not used by any service`);
   }
+  return 0;
 }
 
 function count(n: number, noun: string): string {

@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { defaultSecretStore, type DefaultSecretStore } from '../auth/default-store.ts';
 import { isPayload } from '../auth/payload-codec.ts';
 import type { CredentialPayload } from '../auth/secret-store.ts';
-import type { CommandOutput } from './policy-commands.ts';
+import { CONSOLE_OUTPUT, type CommandOutput } from './policy-commands.ts';
 import { readHidden, readStdin } from './secret-input.ts';
 
 /** The payload fields of each credential type. */
@@ -22,7 +22,6 @@ const PAYLOAD_FIELDS: Readonly<Record<string, readonly string[]>> = {
   oauth2AuthorizationCode: ['refreshToken'],
 };
 
-const CONSOLE_OUTPUT: CommandOutput = { out: (line) => console.log(line), err: (line) => console.error(line) };
 
 interface StoreFlags {
   dataDir: string;

@@ -2,9 +2,10 @@
  * `gatehouse serve` runs the sidecar; `gatehouse sidecar token` registers a client.
  * @see DESIGN.md §2 "Hosts", §4.8
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import type { Command } from 'commander';
+import { writeFileAtomic } from '../auth/atomic-file.ts';
 import { createGateway } from '../gateway/create-gateway.ts';
 import { issueClientToken, parseClients, type SidecarClient } from '../hosts/sidecar/client-tokens.ts';
 import { startSidecar } from '../hosts/sidecar/server.ts';
@@ -70,9 +71,7 @@ export function registerSidecarCommands(program: Command): void {
     .action(async (options: { role: string; tokens: string }) => {
       const clients = await readClients(options.tokens);
       const { token, client } = issueClientToken(options.role);
-      const temp = `${options.tokens}.tmp`;
-      await writeFile(temp, JSON.stringify({ clients: [...clients, client] }, null, 2) + '\n', { mode: 0o600 });
-      await rename(temp, options.tokens);
+      await writeFileAtomic(options.tokens, JSON.stringify({ clients: [...clients, client] }, null, 2) + '\n');
       console.log(token);
     });
 }

@@ -7,11 +7,8 @@ import { writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { generateOperationsModule } from '../client/generate-operations.ts';
-import { loadPolicy } from '../policy/load.ts';
-import { formatPolicyIssue, isPolicyError } from '../policy/policy-error.ts';
-import type { CommandOutput } from './policy-commands.ts';
+import { CONSOLE_OUTPUT, loadPolicyOrReport, type CommandOutput } from './policy-commands.ts';
 
-const CONSOLE_OUTPUT: CommandOutput = { out: (line) => console.log(line), err: (line) => console.error(line) };
 
 /** Adds the `types` command to the program. */
 export function registerTypesCommand(program: Command, output: CommandOutput = CONSOLE_OUTPUT): void {
@@ -30,14 +27,9 @@ export function registerTypesCommand(program: Command, output: CommandOutput = C
  * @returns the exit code: 0 written, 1 invalid policy or unwritable file (reasons written to `err`)
  */
 export async function typesCommand(policyFile: string, outFile: string | undefined, output: CommandOutput): Promise<number> {
-  let source: string;
-  try {
-    source = generateOperationsModule(await loadPolicy(policyFile), basename(policyFile));
-  } catch (error) {
-    if (!isPolicyError(error)) throw error;
-    for (const issue of error.issues) output.err(formatPolicyIssue(issue, policyFile));
-    return 1;
-  }
+  const policy = await loadPolicyOrReport(policyFile, output);
+  if (policy === undefined) return 1;
+  const source = generateOperationsModule(policy, basename(policyFile));
   if (outFile === undefined) {
     output.out(source.trimEnd());
     return 0;

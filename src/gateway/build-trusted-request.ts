@@ -4,6 +4,7 @@
  */
 import { GatehouseFailure } from '../errors.ts';
 import type { CompiledService, RequestRule } from '../policy/compiled.ts';
+import { isReservedHeader } from '../policy/operation.ts';
 import type { BuiltRequest } from './build-operation-request.ts';
 import { appendQuery, headerText, jsonBody } from './safe-values.ts';
 
@@ -26,11 +27,6 @@ export interface TrustedRequest {
 
 const PATH = /^(?:\/[A-Za-z0-9\-._~!$&'()*+,;=:@%]*)+$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Headers Gatehouse owns: routing, framing, credentials and cookies. */
-const RESERVED_HEADERS = new Set([
-  'host', 'authorization', 'proxy-authorization', 'cookie', 'content-length', 'transfer-encoding',
-  'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', 'proxy-connection', 'idempotency-key', 'traceparent',
-]);
 
 /**
  * Splits and checks a request path: no empty or dot segments, no encoded separators, no query or
@@ -109,7 +105,7 @@ export function buildTrustedRequest(
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers ?? {})) {
     const lower = name.toLowerCase();
-    if (!TOKEN.test(name) || RESERVED_HEADERS.has(lower) || lower.startsWith('proxy-') || lower === credentialHeader) {
+    if (!TOKEN.test(name) || isReservedHeader(lower) || lower === credentialHeader) {
       throw new GatehouseFailure('forbidden_header', 'a header name is reserved or malformed');
     }
     headers[lower] = headerText(value, 'header value');

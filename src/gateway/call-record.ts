@@ -7,6 +7,7 @@ import type { TransferStats } from '../net/send.ts';
 import type { AuditEvent } from '../observe/audit-event.ts';
 import { resolveCorrelationId } from '../observe/correlation.ts';
 import type { CompiledService } from '../policy/compiled.ts';
+import { ID_PATTERN } from '../policy/schema.ts';
 import { TRUSTED_CALLER } from './authorize.ts';
 
 /** A call in progress, as the audit will describe it; it is also the exchange's meter. @internal */
@@ -23,14 +24,13 @@ export interface CallRecord extends TransferStats {
   credential: AuditEvent['credential'];
 }
 
-const ROLE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 /** A role that no policy can name, for callers that are not a valid role: it is never authorised. */
 const INVALID_CALLER = '(invalid)';
 
 /** The caller's role: absent means trusted `main`; anything that is not a role name can never pass. */
 function callerRole(caller: unknown): string {
   if (caller === undefined) return TRUSTED_CALLER;
-  return typeof caller === 'string' && ROLE.test(caller) ? caller : INVALID_CALLER;
+  return typeof caller === 'string' && ID_PATTERN.test(caller) ? caller : INVALID_CALLER;
 }
 
 /** A record for a call just asked for; every caller-supplied value is sanitised. @internal */

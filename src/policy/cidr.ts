@@ -7,7 +7,7 @@ import { BlockList, isIP } from 'node:net';
 import type { IssuePath, ReportIssue } from './policy-error.ts';
 
 /** Parses `a.b.c.d/n` or `x::y/n`; returns undefined when it is not a CIDR. @internal */
-export function parseCidr(text: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
+function parseCidr(text: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
   const match = /^([0-9A-Fa-f:.]+)\/(\d{1,3})$/.exec(text);
   if (match === null) return undefined;
   const address = match[1] ?? '';

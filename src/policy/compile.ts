@@ -66,13 +66,12 @@ function compileValid(input: PolicyInput, report: ReportIssue): CompiledPolicy {
     const serviceLimits = levelLimits(serviceInput.limits, serviceInput.retries, path, report);
     const service = compileService(serviceId, serviceInput, credential, mergeLimits(defaults, serviceLimits), path, report);
     services.set(serviceId, service);
-    const credentialHeader = credential?.type === 'apiKey' ? credential.header.toLowerCase() : undefined;
     for (const [name, operationInput] of Object.entries(serviceInput.operations ?? {})) {
       const opPath: IssuePath = [...path, 'operations', name];
       const opLimits = levelLimits(operationInput.limits, operationInput.retries, opPath, report);
       const limits = mergeLimits(defaults, serviceLimits, opLimits);
       const id = `${serviceId}.${name}`;
-      const operation = compileOperation(id, operationInput, { ajv, service, limits, credentialHeader }, opPath, report);
+      const operation = compileOperation(id, operationInput, { ajv, service, limits }, opPath, report);
       if (operation !== undefined) operations.set(id, operation);
     }
   }

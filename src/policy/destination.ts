@@ -66,9 +66,9 @@ export function compileBaseUrl(raw: string, allowHttpLoopback: boolean, path: Is
   return url;
 }
 
-/** The base path without trailing slash: '' for the root, '/v1' for `https://host/v1/`. @internal */
+/** The base path of a URL from {@link compileBaseUrl} (trailing slashes already gone): '' for the root. @internal */
 export function basePathOf(url: URL): string {
-  return url.pathname.replace(/\/+$/, '');
+  return url.pathname === '/' ? '' : url.pathname;
 }
 
 /**

@@ -8,7 +8,7 @@ import type { LimitsInput } from './schema.ts';
 import type { IssuePath, ReportIssue } from './policy-error.ts';
 
 /** Built-in defaults (see the TSDoc of {@link Limits}); `connectTimeoutMs` is derived. */
-export const DEFAULT_LIMITS = Object.freeze({
+const DEFAULT_LIMITS = Object.freeze({
   timeoutMs: 15_000,
   maxConnectTimeoutMs: 10_000,
   maxResponseBytes: 1_048_576,

@@ -16,19 +16,24 @@ const NO_PARAMS = Object.freeze({ type: 'object', additionalProperties: false })
 /** Methods a retry may repeat unless the operation says `idempotent: false`. @see DESIGN.md §5 "Retries" */
 const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 
-/** Headers a param may never set: framing, routing, and credentials. */
-const FORBIDDEN_HEADERS: ReadonlySet<string> = new Set([
-  'host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer',
-  'expect', 'proxy-authorization', 'proxy-connection', 'authorization', 'cookie', 'idempotency-key',
+const RESERVED_HEADERS: ReadonlySet<string> = new Set([
+  'host', 'authorization', 'proxy-authorization', 'cookie', 'content-length', 'transfer-encoding',
+  'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', 'proxy-connection', 'idempotency-key', 'traceparent',
 ]);
+
+/**
+ * Whether Gatehouse owns a header (lower-case name), so that neither a param nor a trusted request
+ * may set it: routing, framing, credentials, cookies, tracing, and every `proxy-*` header.
+ */
+export function isReservedHeader(lower: string): boolean {
+  return RESERVED_HEADERS.has(lower) || lower.startsWith('proxy-');
+}
 
 /** What an operation needs from its surroundings. @internal */
 export interface OperationContext {
   readonly ajv: Ajv2020;
   readonly service: CompiledService;
   readonly limits: Limits;
-  /** Header that carries the service's credential (apiKey), lower-case, if any. */
-  readonly credentialHeader: string | undefined;
 }
 
 /** Whether an operation may be retried: its `idempotent` flag, else its method. */
@@ -67,14 +72,14 @@ export function compileOperation(
     if (method === 'GET' || method === 'HEAD') before.report([...path, 'body'], `a ${method} request has no body`);
   }
   const headers = new Map<string, string>();
-  const seenHeaders = new Set<string>();
+  const credential = context.service.credential;
+  const credentialHeader = credential?.type === 'apiKey' ? credential.header.toLowerCase() : undefined;
   for (const [header, name] of Object.entries(input.headers ?? {})) {
     const lower = header.toLowerCase();
     const at = [...path, 'headers', header];
-    if (FORBIDDEN_HEADERS.has(lower) || lower === context.credentialHeader) {
+    if (isReservedHeader(lower) || lower === credentialHeader) {
       before.report(at, `header ${header} may not be set from a param`);
-    } else if (seenHeaders.has(lower)) before.report(at, `header ${header} is given twice`);
-    seenHeaders.add(lower);
+    } else if (headers.has(lower)) before.report(at, `header ${header} is given twice`);
     place(name, 'headers', at);
     headers.set(lower, name); // sent lower-case, like every header Gatehouse builds
   }

@@ -3,7 +3,7 @@
  * mapping of issue paths back to line and column.
  * @see FIELD-NOTES.md "Parsing untrusted data"
  */
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import { LineCounter, isAlias, isMap, isNode, isScalar, isSeq, parseDocument } from 'yaml';
 import type { Document, Node } from 'yaml';
 import type { IssuePath, PolicyIssue } from './policy-error.ts';
 
@@ -78,8 +78,4 @@ function locate(doc: Document, lineCounter: LineCounter, path: IssuePath): TextP
   if (offset === undefined) return undefined;
   const { line, col } = lineCounter.linePos(offset);
   return { line, column: col };
-}
-
-function isNode(value: unknown): value is Node {
-  return isScalar(value) || isMap(value) || isSeq(value) || isAlias(value);
 }

@@ -10,7 +10,7 @@ import * as z from 'zod';
 /** Service, operation, credential and role names: no dots, no `__proto__`. */
 export const ID_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 /** An HTTP header name (RFC 7230 `token`). @see RFC 7230 §3.2.6 */
-export const HEADER_NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,128}$/;
+const HEADER_NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,128}$/;
 /** An OAuth scope token. @see RFC 6749 §3.3 */
 const SCOPE_PATTERN = /^[\x21\x23-\x5b\x5d-\x7e]{1,256}$/;
 /** URL text as written: no whitespace or control characters (WHATWG parsing would drop some silently). */
@@ -18,7 +18,7 @@ const SCOPE_PATTERN = /^[\x21\x23-\x5b\x5d-\x7e]{1,256}$/;
 const URL_TEXT_PATTERN = /^[^\s\u0000-\u001f\u007f]{1,2048}$/;
 
 /** HTTP methods an operation or request rule may use. */
-export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 const id = (what: string) => z.string().regex(ID_PATTERN, `${what} must match ${ID_PATTERN.source}`);
 const urlText = z.string().regex(URL_TEXT_PATTERN, 'must be a URL without spaces or control characters');

@@ -4,6 +4,7 @@
  * @see DESIGN.md §4.8
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ID_PATTERN } from '../../policy/schema.ts';
 
 /** One registered client: its role and the SHA-256 (hex) of its token. */
 export interface SidecarClient {
@@ -11,7 +12,6 @@ export interface SidecarClient {
   readonly tokenSha256: string;
 }
 
-const ROLE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 
 function digest(token: string): Buffer {
@@ -20,7 +20,7 @@ function digest(token: string): Buffer {
 
 /** A new random token (256 bits, base64url) and its registration entry. */
 export function issueClientToken(role: string): { token: string; client: SidecarClient } {
-  if (!ROLE.test(role) || role === 'main') throw new Error(`role must match ${ROLE.source} and may not be main`);
+  if (!ID_PATTERN.test(role) || role === 'main') throw new Error(`role must match ${ID_PATTERN.source} and may not be main`);
   const token = randomBytes(32).toString('base64url');
   return { token, client: { role, tokenSha256: digest(token).toString('hex') } };
 }
@@ -31,7 +31,7 @@ export function parseClients(value: unknown): SidecarClient[] {
   if (!Array.isArray(clients)) throw new Error('tokens file must be { "clients": [{ "role", "tokenSha256" }] }');
   return clients.map((entry, index) => {
     const { role, tokenSha256 } = (entry ?? {}) as Record<string, unknown>;
-    if (typeof role !== 'string' || !ROLE.test(role) || role === 'main') throw new Error(`clients[${index}].role is not a valid role (and may not be 'main')`);
+    if (typeof role !== 'string' || !ID_PATTERN.test(role) || role === 'main') throw new Error(`clients[${index}].role is not a valid role (and may not be 'main')`);
     if (typeof tokenSha256 !== 'string' || !HEX64.test(tokenSha256)) throw new Error(`clients[${index}].tokenSha256 must be 64 hex digits`);
     return { role, tokenSha256 };
   });
