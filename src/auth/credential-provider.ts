@@ -107,7 +107,7 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
   return {
     async apply(spec, call) {
       if (spec.type === 'oauth2ClientCredentials' || spec.type === 'oauth2AuthorizationCode') {
-        const { token, use } = await tokens.accessToken(spec, call.signal);
+        const { token, use } = await tokens.accessToken(spec, call);
         return { headers: { authorization: `Bearer ${token}` }, secrets: [token], use };
       }
       let payload;

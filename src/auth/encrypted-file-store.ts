@@ -23,6 +23,7 @@ import {
 } from './secret-envelope.ts';
 import type { CredentialPayload, SecretStore } from './secret-store.ts';
 import { SecretStoreError } from './secret-store-error.ts';
+import { serialQueue } from './keyed-queue.ts';
 
 /** Options of {@link encryptedFileSecretStore}: a passphrase, or a keychain service holding the key. */
 export type EncryptedFileStoreOptions =
@@ -79,12 +80,7 @@ export function encryptedFileSecretStore(options: EncryptedFileStoreOptions): En
   const where = `secret file ${file}`;
   // Master keys by their KDF header, so a file recreated elsewhere with a new salt is handled.
   const keys = new Map<string, Promise<Buffer>>();
-  let queue: Promise<unknown> = Promise.resolve();
-  const serial = <T>(run: () => Promise<T>): Promise<T> => {
-    const next = queue.then(run, run);
-    queue = next.catch(() => undefined);
-    return next;
-  };
+  const serial = serialQueue();
 
   async function read(): Promise<FileContents | undefined> {
     let text: string;

@@ -9,6 +9,7 @@ import { deleteKeychain, probeKeychain, readKeychain, writeKeychain } from './ke
 import { checkSecretName, decodePayload, encodePayload } from './payload-codec.ts';
 import type { SecretStore } from './secret-store.ts';
 import { SecretStoreError } from './secret-store-error.ts';
+import { serialQueue } from './keyed-queue.ts';
 
 /** Options of {@link keychainSecretStore}. */
 export interface KeychainStoreOptions {
@@ -43,12 +44,7 @@ export function keychainSecretStore(options: KeychainStoreOptions): KeychainSecr
     throw new SecretStoreError('invalid_argument', 'keychainSecretStore needs a non-empty service name');
   }
   // Index updates are read-modify-write: serialise them within this process.
-  let queue: Promise<unknown> = Promise.resolve();
-  const serial = <T>(run: () => Promise<T>): Promise<T> => {
-    const next = queue.then(run, run);
-    queue = next.catch(() => undefined);
-    return next;
-  };
+  const serial = serialQueue();
 
   async function readIndex(): Promise<string[]> {
     const text = await readKeychain(service, INDEX_ACCOUNT);

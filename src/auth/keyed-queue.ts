@@ -20,3 +20,9 @@ export class KeyedQueue {
     return result;
   }
 }
+
+/** One queue for a whole store: each task runs once the one before it has settled, whether it failed or not. */
+export function serialQueue(): <T>(task: () => Promise<T>) => Promise<T> {
+  const queue = new KeyedQueue();
+  return (task) => queue.run('', task);
+}

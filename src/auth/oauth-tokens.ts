@@ -53,22 +53,25 @@ export class OAuthTokens {
     this.#cache = new TokenCache(options.now);
   }
 
-  /** The access token to send for `spec` now: cached, fetched or refreshed. */
-  async accessToken(spec: OAuthSpec, signal: AbortSignal): Promise<{ token: string; use: CredentialUse }> {
+  /**
+   * The access token to send for `spec` now: cached, fetched or refreshed. `call.signal` ends a
+   * fetch or refresh; it is read only then (a call may make it on demand).
+   */
+  async accessToken(spec: OAuthSpec, call: { readonly signal: AbortSignal }): Promise<{ token: string; use: CredentialUse }> {
     if (spec.type === 'oauth2ClientCredentials') {
       // Read the store every time: a rotated client secret is used by the next call.
       const client = clientCredentialsOf(spec, await this.#readStore(spec));
       const fingerprint = clientFingerprint(client.clientId, client.clientSecret);
       const cached = this.#cache.fresh(spec.name, fingerprint);
       if (cached !== undefined) return { token: cached.accessToken, use: 'cached' };
-      const fetched = await this.#unexpiredToken(spec, 'fetched', signal, (exchangeSignal) =>
+      const fetched = await this.#unexpiredToken(spec, 'fetched', call.signal, (exchangeSignal) =>
         fetchClientCredentialsToken(spec, client, this.#fetchFor(spec), exchangeSignal, () => this.#cache.now()),
       );
       return { token: fetched.accessToken, use: 'fetched' };
     }
     const cached = this.#cache.fresh(spec.name);
     if (cached !== undefined) return { token: cached.accessToken, use: 'cached' };
-    const refreshed = await this.#unexpiredToken(spec, 'refreshed', signal, (exchangeSignal) => this.#refresh(spec, exchangeSignal));
+    const refreshed = await this.#unexpiredToken(spec, 'refreshed', call.signal, (exchangeSignal) => this.#refresh(spec, exchangeSignal));
     return { token: refreshed.accessToken, use: 'refreshed' };
   }
 

@@ -27,8 +27,11 @@ export function validateParams(operation: CompiledOperation, params: unknown): R
   return (params ?? {}) as Record<string, unknown>;
 }
 
-/** Expands path, query, header and body params into a request on the service's base URL. */
-export function buildOperationRequest(operation: CompiledOperation, params: Record<string, unknown>): BuiltRequest {
+/**
+ * Expands path, query, header and body params into a request on the service's base URL, with the
+ * caller's idempotency key (if any) as `Idempotency-Key`.
+ */
+export function buildOperationRequest(operation: CompiledOperation, params: Record<string, unknown>, idempotencyKey?: unknown): BuiltRequest {
   // The base path comes from a parsed URL and the template's literals are RFC 3986 `pchar` only
   // (policy/path-template.ts), so the string is already in the form a URL parser would give it.
   let path = operation.service.destination.basePath;
@@ -52,6 +55,7 @@ export function buildOperationRequest(operation: CompiledOperation, params: Reco
 
   const value = operation.body === undefined ? undefined : params[operation.body];
   const body = value === undefined ? undefined : jsonBody(value, headers);
+  if (idempotencyKey !== undefined) headers['idempotency-key'] = headerText(idempotencyKey, 'idempotency key');
 
   return { path, method: operation.method, headers, body };
 }

@@ -28,12 +28,11 @@ import type { CircuitStatus } from '../resilience/service-circuit.ts';
 import { openSqliteQueueStore } from '../resilience/sqlite-queue-store.ts';
 import type { StatusListener } from '../resilience/status-events.ts';
 import { TRUSTED_CALLER, authorizeOperation, authorizeRequest } from './authorize.ts';
-import { buildOperationRequest, validateParams, type BuiltRequest } from './build-operation-request.ts';
+import { buildOperationRequest, validateParams } from './build-operation-request.ts';
 import { buildTrustedRequest, type TrustedRequest } from './build-trusted-request.ts';
 import { describeRecord, startRecord, toAuditEvent, type CallRecord } from './call-record.ts';
 import { CallSignal } from './deadline.ts';
 import type { ResolvedGatewayOptions } from './options.ts';
-import { headerText } from './safe-values.ts';
 import { sendAttempt, type Exchange } from './send-attempt.ts';
 
 /** Options of one call. */
@@ -133,14 +132,13 @@ export class GatewayImpl implements Gateway {
   /** A named operation; `queueing` is false when replaying a queued entry. */
   #runOperation<T>(operationId: string, params: unknown, options: CallOptions, queueing: boolean): Promise<CallResult<T>> {
     const record = startRecord(operationId, options.caller, options.correlationId);
-    return this.#track(record, () => {
-      if (options === UNREADABLE_OPTIONS) throw new GatehouseFailure('unsafe_value', 'options could not be read');
+    return this.#track(record, options, () => {
       const decision = authorizeOperation(this.#policy, operationId, record.caller);
       if (!decision.allow) throw new GatehouseFailure(decision.reason, 'operation refused');
       const { operation } = decision;
       describeRecord(record, operation.service, operation.method, operation.pathTemplate);
       const valid = validateParams(operation, params);
-      const built = withIdempotencyKey(buildOperationRequest(operation, valid), options.idempotencyKey);
+      const built = buildOperationRequest(operation, valid, options.idempotencyKey);
       const expectation = {
         responseType: operation.responseType,
         validate: operation.validateResponse,
@@ -160,8 +158,7 @@ export class GatewayImpl implements Gateway {
   request<T = unknown>(serviceId: string, request: TrustedRequest, requestOptions?: RequestOptions): Promise<CallResult<T>> {
     const options = readOptions(requestOptions);
     const record = startRecord(serviceId, options.caller, options.correlationId);
-    return this.#track(record, () => {
-      if (options === UNREADABLE_OPTIONS) throw new GatehouseFailure('unsafe_value', 'options could not be read');
+    return this.#track(record, options, () => {
       const decision = authorizeRequest(this.#policy, serviceId, record.caller);
       if (!decision.allow) throw new GatehouseFailure(decision.reason, 'request refused');
       const { service } = decision;
@@ -217,10 +214,11 @@ export class GatewayImpl implements Gateway {
    * Runs one call to its envelope and audit event; counted so `close()` can wait for it. `run`
    * may throw synchronously (a refusal) or reject: both end as an error envelope.
    */
-  async #track<T>(record: CallRecord, run: () => Promise<{ status: number; data: unknown }>): Promise<CallResult<T>> {
+  async #track<T>(record: CallRecord, options: CallOptions, run: () => Promise<{ status: number; data: unknown }>): Promise<CallResult<T>> {
     this.#unsettled += 1;
     try {
       if (this.#closed) throw new GatehouseFailure('closed', 'gateway is closed');
+      if (options === UNREADABLE_OPTIONS) throw new GatehouseFailure('unsafe_value', 'options could not be read');
       const { status, data } = await run();
       this.#audit(record, 'ok');
       return { ok: true, status, data: data as T, correlationId: record.correlationId, attempts: record.attempts };
@@ -301,11 +299,6 @@ function readOptions(options: unknown): CallOptions {
   } catch {
     return UNREADABLE_OPTIONS;
   }
-}
-
-function withIdempotencyKey(built: BuiltRequest, key: unknown): BuiltRequest {
-  if (key === undefined) return built;
-  return { ...built, headers: { ...built.headers, 'idempotency-key': headerText(key, 'idempotency key') } };
 }
 
 function positiveOr(value: unknown, fallback: number): number {

@@ -65,12 +65,13 @@ export function interpretResponse(
   const text = bodyText(body);
   refuseReflectedSecrets(text, secrets, body);
   let data: unknown;
+  const labelledJson = expectation.responseType !== 'text' && isJson(headers);
   if (body.length === 0) {
     data = null;
-  } else if (expectation.responseType === 'text' || (expectation.responseType === 'auto' && !isJson(headers))) {
+  } else if (!labelledJson) {
+    if (expectation.responseType === 'json') throw new GatehouseFailure('unexpected_content_type', 'response is not JSON');
     data = text;
   } else {
-    if (!isJson(headers)) throw new GatehouseFailure('unexpected_content_type', 'response is not JSON');
     data = parseJson(text, expectation.maxJsonDepth);
     // Any escape (`\u0041`, `\/`) can spell a secret the text check missed: check the data again in
     // its canonical serialisation, where strings hold the secret exactly in one of the two forms.

@@ -12,7 +12,7 @@ import { createSecureContext, rootCertificates } from 'node:tls';
 import type { BlockList, Socket } from 'node:net';
 import { Agent, buildConnector } from 'undici';
 import { GatehouseFailure } from '../errors.ts';
-import { isIpLiteral, refusedAddressClass, unbracketHost } from './address.ts';
+import { isIpLiteral, refusedAddressClass, unbracketHost, type AddressClass } from './address.ts';
 import { bypassesProxy, type ProxyConfig } from './proxy-config.ts';
 import { openTunnel } from './tunnel.ts';
 
@@ -36,9 +36,9 @@ export interface DispatcherOptions {
   proxy?: ProxyConfig | undefined;
 }
 
-function refusal(address: string): GatehouseFailure {
+function refusal(addressClass: AddressClass): GatehouseFailure {
   // The address class is safe to report; the address itself stays out of messages.
-  return new GatehouseFailure('private_address', `refused ${refusedAddressClass(address) ?? 'non-public'} address`);
+  return new GatehouseFailure('private_address', `refused ${addressClass} address`);
 }
 
 /** Why an address may not be dialed, or undefined when it may. */
@@ -85,8 +85,10 @@ function resolveChecked(lookup: LookupFunction, hostname: string): Promise<strin
 export function createServiceDispatcher(options: DispatcherOptions): Agent {
   const { privateRanges, proxy, connectTimeoutMs } = options;
   const resolver = options.lookup ?? dnsLookup;
-  const checkAddress: AddressCheck = (address) =>
-    refusedAddressClass(address, privateRanges) === undefined ? undefined : refusal(address);
+  const checkAddress: AddressCheck = (address) => {
+    const refused = refusedAddressClass(address, privateRanges);
+    return refused === undefined ? undefined : refusal(refused);
+  };
   // Plain http is for loopback only: whatever a name resolves to must be loopback too.
   const checkLoopback: AddressCheck = (address) =>
     refusedAddressClass(address) === 'loopback'

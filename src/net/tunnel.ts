@@ -8,6 +8,7 @@ import { request as httpRequest } from 'node:http';
 import { connect as tlsConnect, type TLSSocket, type ConnectionOptions } from 'node:tls';
 import { isIP, isIPv6, type Socket } from 'node:net';
 import { GatehouseFailure, classifyError } from '../errors.ts';
+import { unbracketHost } from './address.ts';
 
 /** Where to tunnel to and how. */
 export interface TunnelTarget {
@@ -50,7 +51,7 @@ export function openTunnel(target: TunnelTarget): Promise<TLSSocket> {
     const timer = setTimeout(() => fail(new GatehouseFailure('connect_timeout', 'proxy tunnel not established in time')), target.timeoutMs);
 
     const connectRequest = httpRequest({
-      host: target.proxy.hostname.replace(/^\[|\]$/g, ''),
+      host: unbracketHost(target.proxy.hostname),
       port: Number(target.proxy.port || 80),
       method: 'CONNECT',
       path: authority,

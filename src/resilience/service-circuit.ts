@@ -99,9 +99,8 @@ export class ServiceCircuit {
     for (;;) {
       if (this.#state === 'closed') return this.#closed(attempt);
       if (this.#state === 'open') {
-        if (this.#untilHalfOpen() > 0) {
-          throw new GatehouseFailure('circuit_open', `circuit of ${this.#service} is open`, { retryAfterMs: this.#untilHalfOpen() });
-        }
+        const waitMs = this.#untilHalfOpen();
+        if (waitMs > 0) throw new GatehouseFailure('circuit_open', `circuit of ${this.#service} is open`, { retryAfterMs: waitMs });
         return this.#probe(attempt);
       }
       await raceAbort(this.#verdict ?? Promise.resolve(), call.signal);

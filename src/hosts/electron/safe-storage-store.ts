@@ -12,6 +12,7 @@ import { writeFileAtomic } from '../../auth/atomic-file.ts';
 import { checkSecretName, decodePayload, encodePayload } from '../../auth/payload-codec.ts';
 import type { CredentialPayload, SecretStore } from '../../auth/secret-store.ts';
 import { SecretStoreError } from '../../auth/secret-store-error.ts';
+import { serialQueue } from '../../auth/keyed-queue.ts';
 
 /** The part of Electron's `safeStorage` this store uses. */
 export interface SafeStorageLike {
@@ -47,12 +48,7 @@ export function safeStorageSecretStore(options: SafeStorageStoreOptions): Secret
     throw new SecretStoreError('invalid_argument', 'safeStorageSecretStore needs safeStorage and a file');
   }
   const file = resolve(options.file);
-  let queue: Promise<unknown> = Promise.resolve();
-  const serial = <T>(run: () => Promise<T>): Promise<T> => {
-    const next = queue.then(run, run);
-    queue = next.catch(() => undefined);
-    return next;
-  };
+  const serial = serialQueue();
 
   function checkUsable(): void {
     if (!safeStorage.isEncryptionAvailable()) {

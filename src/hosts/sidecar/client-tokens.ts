@@ -37,13 +37,16 @@ export function parseClients(value: unknown): SidecarClient[] {
   });
 }
 
-/** The role of the client presenting `token`, or undefined. */
-export function roleForToken(clients: readonly SidecarClient[], token: string): string | undefined {
-  const presented = digest(token);
-  let role: string | undefined;
-  for (const client of clients) {
-    // Compare against every entry, so timing says nothing about which one matched.
-    if (timingSafeEqual(presented, Buffer.from(client.tokenSha256, 'hex')) && role === undefined) role = client.role;
-  }
-  return role;
+/** Finds the role of the client presenting a token, or undefined; the digests are decoded once. */
+export function tokenMatcher(clients: readonly SidecarClient[]): (token: string) => string | undefined {
+  const known = clients.map((client) => ({ role: client.role, sha: Buffer.from(client.tokenSha256, 'hex') }));
+  return (token) => {
+    const presented = digest(token);
+    let role: string | undefined;
+    for (const client of known) {
+      // Compare against every entry, so timing says nothing about which one matched.
+      if (timingSafeEqual(presented, client.sha) && role === undefined) role = client.role;
+    }
+    return role;
+  };
 }

@@ -12,7 +12,7 @@ import type { Gateway } from '../../gateway/gateway.ts';
 import { isFailure } from '../../errors.ts';
 import { parseJson } from '../../net/json.ts';
 import { refusedAddressClass } from '../../net/address.ts';
-import { parseClients, roleForToken, type SidecarClient } from './client-tokens.ts';
+import { parseClients, tokenMatcher, type SidecarClient } from './client-tokens.ts';
 
 /** Where and for whom the sidecar listens. */
 export interface SidecarOptions {
@@ -67,7 +67,7 @@ export async function startSidecar(gateway: Gateway, options: SidecarOptions): P
     throw new Error('socketRole is for a Unix socket only, and may not be main');
   }
   // A client can never be trusted process code: the same checks as a tokens file.
-  const clients = parseClients({ clients: options.clients });
+  const roleForToken = tokenMatcher(parseClients({ clients: options.clients }));
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.method === 'GET' && req.url === '/v1/health') return reply(res, 200, { ok: true });
@@ -75,7 +75,7 @@ export async function startSidecar(gateway: Gateway, options: SidecarOptions): P
     if (route === null) return refusal(res, 404, 'not_found', 'Use POST /v1/operations/{operationId}.');
     if (req.method !== 'POST') return refusal(res, 405, 'method_not_allowed', 'Use POST.');
     const auth = req.headers.authorization;
-    const role = auth === undefined ? options.socketRole : auth.startsWith('Bearer ') ? roleForToken(clients, auth.slice(7)) : undefined;
+    const role = auth === undefined ? options.socketRole : auth.startsWith('Bearer ') ? roleForToken(auth.slice(7)) : undefined;
     if (role === undefined) return refusal(res, 401, 'unauthorized', 'A valid client token is required.');
     if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
       return refusal(res, 415, 'unsupported_media_type', 'Send application/json.');
