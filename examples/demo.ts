@@ -97,9 +97,11 @@ const steps: Step[] = [
     operation: 'intranet.findPerson',
     params: { name: 'ada' },
     options: { caller: 'renderer' },
-    after: ({ connectAttempts, newRequests }) => [
-      `${connectAttempts} TCP connection attempts, ${newRequests.length} requests reached a server: refused before dialing`,
-    ],
+    after: ({ connectAttempts, newRequests }) => {
+      const refusedBeforeDialing = connectAttempts === 0 && newRequests.length === 0;
+      if (!refusedBeforeDialing) process.exitCode = 1; // CI runs the demo: this must never happen
+      return [`${connectAttempts} TCP connection attempts, ${newRequests.length} requests reached a server: ${refusedBeforeDialing ? 'refused before dialing' : 'NOT refused before dialing'}`];
+    },
   },
   {
     title: 'An oversized response',

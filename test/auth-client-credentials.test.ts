@@ -1,6 +1,7 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SERVICE_CLIENT, startOAuthServer, type OAuthServer } from './support/oauth-server.ts';
+import { spyConnections } from './support/connect-spy.ts';
 import { failureOf, startProviderFixture, type ProviderFixture } from './support/oauth-fixture.ts';
 
 const LOOPBACK = ['127.0.0.0/8'];
@@ -145,9 +146,17 @@ describe('OAuth2 client credentials against a real oidc-provider (RFC 6749 §4.4
 
   it('the token endpoint obeys the address rules: loopback without privateRanges is never dialed', async () => {
     const before = oauthServer.server.connections;
-    const failure = await failureOf(fixture.provider.apply(fixture.spec('unlisted'), { signal }));
+    const spy = spyConnections();
+    let failure;
+    try {
+      failure = await failureOf(fixture.provider.apply(fixture.spec('unlisted'), { signal }));
+    } finally {
+      spy.dispose();
+    }
     assert.equal(failure.kind, 'blocked_by_policy');
     assert.equal(failure.reason, 'private_address');
+    assert.equal(spy.count, 0, 'nothing was dialed');
+    assert.equal(spy.sockets, 0, 'no socket was opened');
     assert.equal(oauthServer.server.connections, before);
   });
 

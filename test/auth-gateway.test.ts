@@ -13,6 +13,9 @@ import { NATIVE_CLIENT_ID, SERVICE_CLIENT, browse, startOAuthServer, type OAuthS
 import { startHttpsServer, type TestServer } from './support/servers.ts';
 
 const LOOPBACK = ['127.0.0.0/8', '::1/128'];
+/** What a failed assertion may print: the outcome only, never data that could echo a credential. */
+const outcomeOf = (result: { ok: boolean; error?: { kind: string; reason?: string } }): string => (result.ok ? 'ok' : `${result.error?.kind}/${result.error?.reason}`);
+
 const CHANNELS = ['gatehouse:credential', 'gatehouse:secret-store', 'gatehouse:call:end', 'gatehouse:policy:denied', 'gatehouse:error'];
 
 describe('credentials through the gateway (FR-03, DESIGN.md §4.5)', () => {
@@ -79,11 +82,11 @@ describe('credentials through the gateway (FR-03, DESIGN.md §4.5)', () => {
   it('a client credentials service gets a token from the real server; a 401 is retried once with a fresh token', async () => {
     oauthServer.grants.clear();
     const ok = await gateway.request('crm', { path: '/x' });
-    assert.equal(ok.ok, true, JSON.stringify(ok));
+    assert.equal(ok.ok, true, outcomeOf(ok));
     assert.equal(oauthServer.grants.get('client_credentials'), 1);
     rejectNext = 1;
     const retried = await gateway.request('crm', { path: '/x' });
-    assert.equal(retried.ok, true, JSON.stringify(retried));
+    assert.equal(retried.ok, true, outcomeOf(retried));
     assert.equal(audit.at(-1)!.attempts, 2);
     assert.equal(oauthServer.grants.get('client_credentials'), 2);
     rejectNext = 5;
@@ -121,7 +124,7 @@ describe('credentials through the gateway (FR-03, DESIGN.md §4.5)', () => {
     await gateway.signIn('user', { openUrl: async (url) => void (await browse(url, caPem)) });
     assert.equal(gateway.authStatus('user').signedIn, true);
     const signedIn = await gateway.request('me', { path: '/' });
-    assert.equal(signedIn.ok, true, JSON.stringify(signedIn));
+    assert.equal(signedIn.ok, true, outcomeOf(signedIn));
     await gateway.signOut('user');
     assert.deepEqual(gateway.authStatus('user'), { signedIn: false });
     const after = await gateway.request('me', { path: '/' });

@@ -13,10 +13,11 @@ import { encryptedFileSecretStore } from '../src/auth/encrypted-file-store.ts';
 import { deleteKeychain, readKeychain } from '../src/auth/keychain-access.ts';
 import { sealEntry } from '../src/auth/secret-envelope.ts';
 import { isSecretStoreError } from '../src/auth/secret-store-error.ts';
+import { skipUnlessCi } from './support/required-service.ts';
 
 const service = `gatehouse-test-${randomBytes(4).toString('hex')}`;
 const unusable = await keychainSecretStore({ service }).checkUsable();
-const skip = unusable === undefined ? false : `no usable Secret Service here (${unusable}); run under .ci/with-keyring`;
+const skip = skipUnlessCi(unusable === undefined ? undefined : `no usable Secret Service here (${unusable}); run under .ci/with-keyring`);
 
 describe('keychainSecretStore against the real Secret Service (FR-03)', { skip }, () => {
   before(async () => {

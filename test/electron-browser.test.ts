@@ -20,6 +20,7 @@ import {
   type CountingServer,
   type LoopbackServer,
 } from './support/renderer-page.ts';
+import { skipUnlessCi } from './support/required-service.ts';
 
 const FORECAST = { city: 'Oslo', days: [{ date: '2026-01-01', summary: 'Snow', high: -1, low: -6 }] };
 
@@ -77,7 +78,7 @@ function answer(operation: string, params: unknown): CallResult {
   return { ok: true, status: 200, data: FORECAST, correlationId: 'corr-ok' };
 }
 
-describe('example renderer in headless Chromium', { skip: browserSkipReason }, () => {
+describe('example renderer in headless Chromium', { skip: skipUnlessCi(browserSkipReason) }, () => {
   let browser: Browser;
   let app: LoopbackServer;
   let target: CountingServer;

@@ -126,9 +126,11 @@ describe('unusable credential values (FR-03)', () => {
       },
     });
     try {
+      const connections = fixture.server.connections;
       const result = await fixture.gateway.call('api.ping');
       assert.equal(!result.ok && `${result.error.kind}/${result.error.reason}`, 'auth_required/missing_credential');
       assert.equal(requests, 0);
+      assert.equal(fixture.server.connections, connections, 'no connection was opened');
     } finally {
       await fixture.close();
     }

@@ -12,6 +12,7 @@ import type { CompiledPolicy, CredentialSpec } from '../../src/policy/compiled.t
 import { loadPolicy } from '../../src/policy/load.ts';
 import { isFailure } from '../../src/errors.ts';
 import { makeTestPki } from './certs.ts';
+import { stubLookup } from './lookup.ts';
 
 /** A provider under test and what a test inspects. */
 export interface ProviderFixture {
@@ -34,7 +35,8 @@ export async function startProviderFixture(credentials: Record<string, object>, 
   const policy = await loadPolicy({ version: 1, credentials, services });
   const secrets = memorySecretStore(initial);
   const clock = { offset: 0 };
-  const provider = createCredentialProvider({ policy, secrets, ca: [pki.caPem], now: () => Date.now() + clock.offset });
+  // No real DNS: the token servers are 127.0.0.1 literals, and any name fails here.
+  const provider = createCredentialProvider({ policy, secrets, ca: [pki.caPem], lookup: stubLookup({}), now: () => Date.now() + clock.offset });
   const events: CredentialEvent[] = [];
   const onEvent = (event: unknown): void => void events.push(event as CredentialEvent);
   subscribe('gatehouse:credential', onEvent);
