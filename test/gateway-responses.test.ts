@@ -194,6 +194,11 @@ describe('hostile responses (FR-05, SR-04, DESIGN §4.4, §5 "Bodies")', () => {
           res.setHeader('x-big', 'a'.repeat(100_000));
           json(200, { a: 1 })(_req, res);
         },
+        'error-small': json(500, { error: 'short' }),
+        'error-large': (req, res) => {
+          errorClosed = new Promise((resolve) => req.socket.once('close', () => resolve()));
+          raw(500, Buffer.alloc(256 * 1024, 0x20), { 'content-type': 'application/json' })(req, res);
+        },
         'error-stalls': (req, res) => {
           errorClosed = new Promise((resolve) => req.socket.once('close', () => resolve()));
           res.writeHead(500, { 'content-type': 'application/json', 'content-length': '1000' });
@@ -417,6 +422,17 @@ describe('hostile responses (FR-05, SR-04, DESIGN §4.4, §5 "Bodies")', () => {
       // The gateway still works afterwards.
       const next = await call('resp.get', 'id-ok');
       assert.equal(next.ok, true, safeStringify(next));
+    });
+
+    it('drains a short unread error body and reuses its connection; closes one past 64 KiB', async () => {
+      const connections = fixture.server.connections;
+      for (let i = 0; i < 10; i++) expectFailure(await call('resp.get', 'error-small'), { kind: 'server_error', reason: 'upstream_status', retryable: false }, { leaks, book });
+      // The call settles before undici frees the connection, so the next may take a second one.
+      assert.ok(fixture.server.connections - connections <= 2, `10 calls opened ${fixture.server.connections - connections} connections`);
+      errorClosed = undefined;
+      expectFailure(await call('resp.get', 'error-large'), { kind: 'server_error', reason: 'upstream_status', retryable: false }, { leaks, book });
+      assert.ok(errorClosed !== undefined, 'server saw the request');
+      await within(2000, errorClosed, 'the connection of a 256 KiB unread body is closed');
     });
 
     it('answers an error status at once and closes a connection whose unread body stalls or never ends', async () => {

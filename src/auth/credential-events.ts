@@ -4,6 +4,7 @@
  * @see FR-03, STYLE.md §11
  */
 import { channel } from 'node:diagnostics_channel';
+import { GatehouseFailure } from '../errors.ts';
 
 /** What happened to a credential. */
 export type CredentialOutcome =
@@ -44,9 +45,9 @@ export interface SecretStoreEvent {
 }
 
 /** Credential use: fetched, refreshed, failed, ... by name. */
-export const credentialChannel = channel('gatehouse:credential');
+const credentialChannel = channel('gatehouse:credential');
 /** The default secret store selection. */
-export const secretStoreChannel = channel('gatehouse:secret-store');
+const secretStoreChannel = channel('gatehouse:secret-store');
 
 /** Publishes a credential event when anyone listens. @internal */
 export function publishCredentialEvent(event: Omit<CredentialEvent, 'time'>): void {
@@ -56,4 +57,10 @@ export function publishCredentialEvent(event: Omit<CredentialEvent, 'time'>): vo
 /** Publishes the store selection when anyone listens. @internal */
 export function publishSecretStoreEvent(event: Omit<SecretStoreEvent, 'time'>): void {
   if (secretStoreChannel.hasSubscribers) secretStoreChannel.publish({ time: new Date().toISOString(), ...event });
+}
+
+/** A secret store read for `spec` failed: publishes that, and returns the call's failure. @internal */
+export function storeReadFailure(spec: { readonly name: string; readonly type: string }, cause: unknown): GatehouseFailure {
+  publishCredentialEvent({ credential: spec.name, type: spec.type, outcome: 'failed', source: 'store', reason: 'secret_store' });
+  return new GatehouseFailure('missing_credential', `secret store failed for '${spec.name}'`, { cause });
 }

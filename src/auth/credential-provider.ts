@@ -9,7 +9,7 @@ import type { LookupFunction } from '../net/dispatcher.ts';
 import type { ProxyConfig } from '../net/proxy-config.ts';
 import type { CompiledPolicy, CredentialSpec } from '../policy/compiled.ts';
 import { staticCredentialHeaders, type AppliedCredential } from './credential-headers.ts';
-import { publishCredentialEvent } from './credential-events.ts';
+import { publishCredentialEvent, storeReadFailure } from './credential-events.ts';
 import { OAuthTokens } from './oauth-tokens.ts';
 import type { SecretStore } from './secret-store.ts';
 
@@ -114,8 +114,7 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
       try {
         payload = await readSecret(spec.name);
       } catch (error) {
-        publishCredentialEvent({ credential: spec.name, type: spec.type, outcome: 'failed', source: 'store', reason: 'secret_store' });
-        throw new GatehouseFailure('missing_credential', `secret store failed for '${spec.name}'`, { cause: error });
+        throw storeReadFailure(spec, error);
       }
       try {
         const applied = staticCredentialHeaders(spec, payload);

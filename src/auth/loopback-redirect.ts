@@ -95,7 +95,8 @@ export async function startLoopbackRedirect(state: string): Promise<LoopbackRedi
   };
 }
 
-function abortFailure(signal: AbortSignal): GatehouseFailure {
+/** The failure for a sign-in whose signal fired: `timeout`/`deadline` for its deadline, else `cancelled`/`aborted`. */
+export function abortFailure(signal: AbortSignal): GatehouseFailure {
   const reason: unknown = signal.reason;
   const timedOut = reason instanceof DOMException && reason.name === 'TimeoutError';
   return timedOut

@@ -15,7 +15,7 @@ import { GatehouseFailure } from '../errors.ts';
 import type { CredentialSpec } from '../policy/compiled.ts';
 import { clientCredentialsOf, clientFingerprint, fetchClientCredentialsToken, bearerToken } from './client-credentials.ts';
 import type { CredentialUse } from './credential-headers.ts';
-import { publishCredentialEvent } from './credential-events.ts';
+import { publishCredentialEvent, storeReadFailure } from './credential-events.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import { createOAuthFetch, type OAuthFetch, type OAuthNetwork } from './oauth-fetch.ts';
 import { authorizationServerFor } from './oauth-metadata.ts';
@@ -245,8 +245,7 @@ export class OAuthTokens {
     try {
       return await this.#options.secrets.get(spec.name);
     } catch (cause) {
-      publishCredentialEvent({ credential: spec.name, type: spec.type, outcome: 'failed', source: 'store', reason: 'secret_store' });
-      throw new GatehouseFailure('missing_credential', `secret store failed for '${spec.name}'`, { cause });
+      throw storeReadFailure(spec, cause);
     }
   }
 }

@@ -8,7 +8,7 @@
 import * as oauth from 'oauth4webapi';
 import { GatehouseFailure, isFailure } from '../errors.ts';
 import type { CredentialSpec } from '../policy/compiled.ts';
-import { startLoopbackRedirect } from './loopback-redirect.ts';
+import { abortFailure, startLoopbackRedirect } from './loopback-redirect.ts';
 import type { OAuthFetch } from './oauth-fetch.ts';
 import { oauthFailure } from './oauth-errors.ts';
 
@@ -45,7 +45,7 @@ export async function runSignIn(run: SignInRun): Promise<oauth.TokenEndpointResp
     url.searchParams.set('state', state);
     url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(verifier));
     url.searchParams.set('code_challenge_method', 'S256');
-    if (signal.aborted) await listener.wait(signal);
+    if (signal.aborted) throw abortFailure(signal);
     await run.openUrl(url.href);
     const redirect = await listener.wait(signal);
     const params = oauth.validateAuthResponse(server, client, redirect, state);
