@@ -1,12 +1,16 @@
 /**
  * One signal per call that fires on the call's deadline, the caller's abort or the gateway's
- * close, and remembers which, so the failure is classified as `timeout` or `cancelled`. The
- * gateway ends its calls on close through `abort('closed')` rather than one shared signal, whose
- * listener list every call would have to join and leave.
+ * close, and remembers which, so the failure is classified as `timeout` or `cancelled`.
  *
- * This is the hot path of every call, so nothing is built that the call may not need: the request
- * on the wire registers a plain function ({@link CallSignal.onAbort}), and an `AbortSignal` is made
- * only when some step asks for one (a token fetch, a wait for a limit or a retry).
+ * This is the hot path of every call, so nothing is built that the call may not need:
+ * - deadlines share one timer per timeout length ({@link CallRegistry}): calls of one length end
+ *   in the order they start, so a linked list keeps them sorted, and a call joins and leaves it
+ *   in constant time, without a timer of its own;
+ * - the gateway ends its calls on close through the same registry, not through one shared
+ *   signal whose listener list every call would join and leave;
+ * - the request on the wire registers a plain function ({@link CallSignal.onAbort}), and an
+ *   `AbortSignal` is made only when some step asks for one (a token fetch, a wait for a limit or
+ *   a retry).
  * @see FR-05, UXR-02
  */
 
@@ -15,26 +19,109 @@ import { GatehouseFailure } from '../errors.ts';
 /** What ended a call early. */
 export type AbortCause = 'deadline' | 'caller' | 'closed';
 
-/** A call's combined abort signal. Call `dispose()` when the call ends. */
+/** The calls in progress, each ended at its deadline; one timer per timeout length. */
+export class CallRegistry {
+  readonly #queues = new Map<number, DeadlineQueue>();
+
+  /**
+   * Starts a call's clock; a caller signal that is already aborted ends it at once.
+   * Call `dispose()` on the result when the call ends.
+   * @throws GatehouseFailure `unsafe_value` when `callerSignal` is not an AbortSignal (before anything starts).
+   */
+  start(timeoutMs: number, callerSignal: AbortSignal | undefined): CallSignal {
+    if (callerSignal !== undefined && !(callerSignal instanceof AbortSignal)) {
+      throw new GatehouseFailure('unsafe_value', 'signal is not an AbortSignal');
+    }
+    let queue = this.#queues.get(timeoutMs);
+    if (queue === undefined) {
+      queue = new DeadlineQueue(timeoutMs);
+      this.#queues.set(timeoutMs, queue);
+    }
+    return new CallSignal(queue, callerSignal);
+  }
+
+  /** Ends every call in progress with `cause`. */
+  abortAll(cause: AbortCause): void {
+    for (const queue of this.#queues.values()) {
+      for (let call = queue.first; call !== undefined; ) {
+        const next = call.next;
+        call.abort(cause);
+        call = next;
+      }
+    }
+  }
+}
+
+/**
+ * The calls of one timeout length, oldest (so soonest due) first, and the one timer that ends
+ * them: armed for the first call's deadline, and checked again when it fires, since the calls
+ * before it may have ended by then. No timer runs while the queue is empty.
+ */
+class DeadlineQueue {
+  readonly timeoutMs: number;
+  first: CallSignal | undefined;
+  last: CallSignal | undefined;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(timeoutMs: number) {
+    this.timeoutMs = timeoutMs;
+  }
+
+  add(call: CallSignal): void {
+    call.previous = this.last;
+    if (this.last === undefined) this.first = call;
+    else this.last.next = call;
+    this.last = call;
+    this.#timer ??= setTimeout(() => this.#expire(), this.timeoutMs);
+  }
+
+  remove(call: CallSignal): void {
+    if (call.previous === undefined) this.first = call.next;
+    else call.previous.next = call.next;
+    if (call.next === undefined) this.last = call.previous;
+    else call.next.previous = call.previous;
+    call.previous = undefined;
+    call.next = undefined;
+    if (this.first === undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  #expire(): void {
+    this.#timer = undefined;
+    const now = performance.now();
+    for (let call = this.first; call !== undefined && call.deadlineAt <= now; call = this.first) {
+      call.dispose();
+      call.abort('deadline');
+    }
+    // Node's timers count whole milliseconds of the loop's clock: one may fire a little early.
+    if (this.first !== undefined) this.#timer ??= setTimeout(() => this.#expire(), Math.max(1, Math.ceil(this.first.deadlineAt - now)));
+  }
+}
+
+/** A call's combined abort signal, made by {@link CallRegistry.start}. Call `dispose()` when the call ends. */
 export class CallSignal {
+  /** When the deadline falls, on the `performance.now()` clock. */
+  readonly deadlineAt: number;
+  /** @internal Neighbours in the deadline queue. */
+  previous: CallSignal | undefined;
+  /** @internal */
+  next: CallSignal | undefined;
+  #queue: DeadlineQueue | undefined;
   #fired: AbortCause | undefined;
   #reason: DOMException | undefined;
   #controller: AbortController | undefined;
   #hook: ((reason: DOMException) => void) | undefined;
   #racer: ((reason: DOMException) => void) | undefined;
-  readonly #timer: NodeJS.Timeout;
   readonly #caller: AbortSignal | undefined;
   readonly #onCaller: (() => void) | undefined;
 
-  /**
-   * Starts the deadline clock; a signal that is already aborted fires at once.
-   * @throws GatehouseFailure `unsafe_value` when `callerSignal` is not an AbortSignal (before any timer starts).
-   */
-  constructor(timeoutMs: number, callerSignal: AbortSignal | undefined) {
-    if (callerSignal !== undefined && !(callerSignal instanceof AbortSignal)) {
-      throw new GatehouseFailure('unsafe_value', 'signal is not an AbortSignal');
-    }
-    this.#timer = setTimeout(() => this.abort('deadline'), timeoutMs);
+  /** @internal Use {@link CallRegistry.start}. */
+  constructor(queue: DeadlineQueue, callerSignal: AbortSignal | undefined) {
+    this.deadlineAt = performance.now() + queue.timeoutMs;
+    this.#queue = queue;
+    queue.add(this);
     this.#caller = callerSignal;
     if (callerSignal === undefined) return;
     if (callerSignal.aborted) {
@@ -98,7 +185,6 @@ export class CallSignal {
     if (this.#fired !== undefined) return;
     this.#fired = cause;
     this.#reason = new DOMException(cause, cause === 'deadline' ? 'TimeoutError' : 'AbortError');
-    clearTimeout(this.#timer);
     try {
       this.#racer?.(this.#reason);
       this.#hook?.(this.#reason);
@@ -107,9 +193,10 @@ export class CallSignal {
     }
   }
 
-  /** Stops the clock and the caller's listener. */
+  /** Leaves the registry and stops listening to the caller's signal; once is enough, more is harmless. */
   dispose(): void {
-    clearTimeout(this.#timer);
+    this.#queue?.remove(this);
+    this.#queue = undefined;
     if (this.#onCaller !== undefined) this.#caller?.removeEventListener('abort', this.#onCaller);
   }
 }

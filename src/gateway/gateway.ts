@@ -31,7 +31,7 @@ import { TRUSTED_CALLER, authorizeOperation, authorizeRequest } from './authoriz
 import { buildOperationRequest, validateParams } from './build-operation-request.ts';
 import { buildTrustedRequest, type TrustedRequest } from './build-trusted-request.ts';
 import { describeRecord, startRecord, toAuditEvent, type CallRecord } from './call-record.ts';
-import { CallSignal } from './deadline.ts';
+import { CallRegistry } from './deadline.ts';
 import type { ResolvedGatewayOptions } from './options.ts';
 import { sendAttempt, type Exchange } from './send-attempt.ts';
 
@@ -102,8 +102,8 @@ export class GatewayImpl implements Gateway {
   /** Calls not yet settled; `close()` waits until there are none. */
   #unsettled = 0;
   #allSettled: (() => void) | undefined;
-  /** Signals of calls on the network, ended with `'closed'` by `close()`. */
-  readonly #calls = new Set<CallSignal>();
+  /** Calls on the network, ended at their deadline, or with `'closed'` by `close()`. */
+  readonly #calls = new CallRegistry();
   readonly #credentials: CredentialProvider;
   readonly #resilience: Resilience;
   readonly #queue: OfflineQueue;
@@ -202,7 +202,7 @@ export class GatewayImpl implements Gateway {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const call of this.#calls) call.abort('closed');
+    this.#calls.abortAll('closed');
     await this.#queue.close();
     if (this.#unsettled > 0) await new Promise<void>((resolve) => (this.#allSettled = resolve));
     await Promise.allSettled([...this.#dispatchers.values()].map((dispatcher) => dispatcher.destroy()));
@@ -248,18 +248,15 @@ export class GatewayImpl implements Gateway {
   ): Promise<{ status: number; data: unknown }> {
     if (callerSignal?.aborted) throw new GatehouseFailure('aborted', 'signal aborted before sending');
     const { service, limits } = exchange;
-    const call = new CallSignal(limits.timeoutMs, callerSignal);
+    const call = this.#calls.start(limits.timeoutMs, callerSignal);
     if (this.#closed) call.abort('closed');
-    this.#calls.add(call);
-    const deadlineAt = performance.now() + limits.timeoutMs;
     try {
       const context = { credentials: this.#credentials, dispatcher: this.#dispatcherFor(service) };
-      return await this.#resilience.run({ ...plan, service, limits, caller: record.caller, deadlineAt }, call, () => sendAttempt(context, exchange, call, record));
+      return await this.#resilience.run({ ...plan, service, limits, caller: record.caller, deadlineAt: call.deadlineAt }, call, () => sendAttempt(context, exchange, call, record));
     } catch (error) {
       throw classifyError(error, call.fired);
     } finally {
       call.dispose();
-      this.#calls.delete(call);
     }
   }
 
