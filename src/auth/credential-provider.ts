@@ -76,20 +76,9 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
     ...(options.now === undefined ? {} : { now: options.now }),
   });
   // Store reads in flight, by credential: concurrent calls share one, so a store that hangs (a
-  // locked keychain) holds one worker thread, not one per call.
-  const reading = new Map<string, ReturnType<SecretStore['get']>>();
-  const readSecret = (name: string): ReturnType<SecretStore['get']> => {
-    let read = reading.get(name);
-    if (read === undefined) {
-      read = secrets.get(name);
-      reading.set(name, read);
-      const forget = (): void => {
-        reading.delete(name);
-      };
-      read.then(forget, forget);
-    }
-    return read;
-  };
+  // locked keychain) holds one worker thread, not one per call. The first call a read answers
+  // forgets it; the keys are the policy's credential names, so they are kept.
+  const reading = new Map<string, ReturnType<SecretStore['get']> | undefined>();
 
   // authStatus is synchronous: learn early which users hold a refresh token from an earlier run.
   for (const spec of policy.credentials.values()) {
@@ -110,11 +99,18 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
         const { token, use } = await tokens.accessToken(spec, call);
         return { headers: { authorization: `Bearer ${token}` }, secrets: [token], use };
       }
+      let read = reading.get(spec.name);
       let payload;
       try {
-        payload = await readSecret(spec.name);
+        if (read === undefined) {
+          read = secrets.get(spec.name);
+          reading.set(spec.name, read);
+        }
+        payload = await read;
       } catch (error) {
         throw storeReadFailure(spec, error);
+      } finally {
+        if (reading.get(spec.name) === read) reading.set(spec.name, undefined);
       }
       try {
         const applied = staticCredentialHeaders(spec, payload);

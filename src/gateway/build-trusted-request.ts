@@ -93,8 +93,8 @@ export function buildTrustedRequest(
   const rule = matchRequestRule(service, method, segments);
   if (typeof rule === 'string') throw new GatehouseFailure(rule, `no requests rule allows this ${rule === 'method_not_allowed' ? 'method' : 'path'}`);
 
-  const { baseUrl, basePath } = service.destination;
-  const url = new URL(baseUrl.origin + basePath + (request.path as string));
+  const { origin, basePath } = service.destination;
+  const url = new URL(origin + basePath + (request.path as string));
   if (request.query !== undefined) {
     const search = new URLSearchParams();
     for (const [name, value] of Object.entries(request.query)) appendQuery(search, name, value);
@@ -113,6 +113,6 @@ export function buildTrustedRequest(
   if (request.idempotencyKey !== undefined) headers['idempotency-key'] = headerText(request.idempotencyKey, 'idempotency key');
 
   const body = request.json === undefined ? undefined : jsonBody(request.json, headers);
-  if (url.origin !== baseUrl.origin) throw new GatehouseFailure('path_not_allowed', 'path leaves the service origin');
+  if (url.origin !== origin) throw new GatehouseFailure('path_not_allowed', 'path leaves the service origin');
   return { path: url.pathname + url.search, method, headers, body, rule };
 }

@@ -19,6 +19,8 @@ export type Coding = 'gzip' | 'deflate' | 'br';
 type Stage = NodeJS.ReadWriteStream | ((source: AsyncIterable<Buffer>) => AsyncIterable<Buffer>);
 
 const MAX_CODINGS = 2;
+/** A body without content coding. */
+const NO_CODINGS: readonly Coding[] = Object.freeze([]);
 const noop = (): void => {};
 
 /**
@@ -163,8 +165,8 @@ async function* stripZlibHeader(source: AsyncIterable<Buffer>): AsyncIterable<Bu
  * The codings of a `Content-Encoding` header in the order applied, without `identity`.
  * @throws GatehouseFailure `unsupported_encoding` for an unknown coding or more than two.
  */
-export function parseCodings(header: string | string[] | undefined): Coding[] {
-  if (header === undefined) return [];
+export function parseCodings(header: string | string[] | undefined): readonly Coding[] {
+  if (header === undefined) return NO_CODINGS;
   const text = Array.isArray(header) ? header.join(',') : header;
   const codings: Coding[] = [];
   for (const token of text.split(',')) {
@@ -184,10 +186,11 @@ export function parseCodings(header: string | string[] | undefined): Coding[] {
 /** The declared Content-Length, or -1 when absent or not a plain number (undici checks it). */
 export function declaredLength(header: string | string[] | undefined): number {
   if (header === undefined) return -1;
-  let largest = -1;
-  for (const value of Array.isArray(header) ? header : [header]) {
-    const text = value.trim();
-    if (/^\d+$/.test(text)) largest = Math.max(largest, Number(text));
-  }
-  return largest;
+  if (!Array.isArray(header)) return lengthValue(header);
+  return header.reduce((largest, value) => Math.max(largest, lengthValue(value)), -1);
+}
+
+function lengthValue(value: string): number {
+  const text = value.trim();
+  return /^\d+$/.test(text) ? Number(text) : -1;
 }

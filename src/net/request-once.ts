@@ -126,7 +126,9 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
   #cancelled: Error | undefined;
   #status = 0;
   #headers: IncomingHttpHeaders = {};
-  #chunks: Buffer[] = [];
+  /** The body so far: most come in one chunk, kept without an array. */
+  #first: Buffer | undefined;
+  #chunks: Buffer[] | undefined;
   #bytes = 0;
   /** Feeds a compressed body to its decoders. */
   #source: Readable | undefined;
@@ -230,7 +232,8 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
       this.#refuse(controller, new GatehouseFailure('too_large', `body over the ${this.#options.maxResponseBytes}-byte cap`));
       return;
     }
-    this.#chunks.push(chunk);
+    if (this.#first === undefined) this.#first = chunk;
+    else (this.#chunks ??= [this.#first]).push(chunk);
   }
 
   onResponseEnd(): void {
@@ -239,8 +242,8 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
     clearTimeout(this.#timer);
     if (mode === 'decode') this.#source?.push(null);
     else if (mode === 'collect') {
-      const chunks = this.#chunks;
-      this.#settle({ status: this.#status, headers: this.#headers, body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.#bytes) });
+      const body = this.#chunks === undefined ? (this.#first ?? EMPTY) : Buffer.concat(this.#chunks, this.#bytes);
+      this.#settle({ status: this.#status, headers: this.#headers, body });
     }
   }
 

@@ -85,7 +85,7 @@ function checkHop(url: URL, destination: Destination): void {
  */
 export async function send(request: OutgoingRequest, options: SendOptions, stats: TransferStats): Promise<Received> {
   const { destination } = options;
-  const home = destination.baseUrl.origin;
+  const home = destination.origin;
   let origin = home;
   let path = request.path;
   let method = request.method;

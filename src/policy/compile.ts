@@ -126,6 +126,7 @@ function compileService(
   const origins = compileOrigins(baseUrl, input.hosts, [...path, 'hosts'], report);
   const destination = Object.freeze({
     baseUrl,
+    origin: baseUrl.origin,
     basePath: basePathOf(baseUrl),
     origins,
     privateRanges,

@@ -59,6 +59,8 @@ export type CredentialSpec =
 export interface Destination {
   /** `baseUrl` parsed and WHATWG-normalised; its path has no trailing slash ('' for root). */
   readonly baseUrl: URL;
+  /** `baseUrl`'s origin (`https://host:port`), where operations and requests are sent. */
+  readonly origin: string;
   /** `baseUrl`'s path without trailing slash: '' for the root, '/v1' otherwise (a URL's pathname is never ''). */
   readonly basePath: string;
   /** Origins (`https://host:port`, normalised, default port omitted) the service may reach. */
