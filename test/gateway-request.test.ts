@@ -386,6 +386,23 @@ describe('gateway.request() within `requests` rules (DESIGN §4.3, §5 "Paths"; 
       const traceparent = String(seen.at(-1)!.headers.traceparent);
       assert.match(traceparent, /^00-0f8fad5bd9cb469fa16570867728950e-[0-9a-f]{16}-01$/);
     });
+
+    it('derives a valid trace id from any other correlation id: upper case, not a UUID, all zeros (TR-04)', async () => {
+      const traced = async (correlationId?: string): Promise<{ traceId: string; correlationId: string }> => {
+        const result = await fixture.gateway.request('api', { path: '/status' }, { correlationId });
+        assert.ok(result.ok, safeStringify(result));
+        return { traceId: String(seen.at(-1)!.headers.traceparent).split('-')[1]!, correlationId: result.correlationId };
+      };
+      assert.equal((await traced('0F8FAD5B-D9CB-469F-A165-70867728950E')).traceId, '0f8fad5bd9cb469fa16570867728950e');
+      const fromName = (await traced('order-4711')).traceId;
+      assert.match(fromName, /^[0-9a-f]{32}$/);
+      assert.equal((await traced('order-4711')).traceId, fromName, 'the same id gives the same trace');
+      const fromZeros = (await traced('00000000-0000-0000-0000-000000000000')).traceId;
+      assert.match(fromZeros, /^[0-9a-f]{32}$/);
+      assert.notEqual(fromZeros, '0'.repeat(32), 'all zeros is not a valid trace id');
+      const generated = await traced(undefined);
+      assert.equal(generated.traceId, generated.correlationId.replaceAll('-', ''));
+    });
   });
 
   describe('audit of request() (FR-07, SR-05, DESIGN §2 AuditEvent)', () => {

@@ -5,7 +5,7 @@
 import { sanitizeOperationId, type GatewayError } from '../errors.ts';
 import type { TransferStats } from '../net/send.ts';
 import type { AuditEvent } from '../observe/audit-event.ts';
-import { resolveCorrelationId } from '../observe/correlation.ts';
+import { resolveCorrelation } from '../observe/correlation.ts';
 import type { CompiledService } from '../policy/compiled.ts';
 import { ID_PATTERN } from '../policy/schema.ts';
 import { TRUSTED_CALLER } from './authorize.ts';
@@ -14,6 +14,8 @@ import { TRUSTED_CALLER } from './authorize.ts';
 export interface CallRecord extends TransferStats {
   readonly started: number;
   readonly correlationId: string;
+  /** The trace id of the call's `traceparent` headers, derived from the correlation id. */
+  readonly traceId: string;
   readonly caller: string;
   readonly operation: string;
   service: string;
@@ -35,9 +37,11 @@ function callerRole(caller: unknown): string {
 
 /** A record for a call just asked for; every caller-supplied value is sanitised. @internal */
 export function startRecord(operation: unknown, caller: unknown, correlationId: unknown): CallRecord {
+  const { correlationId: id, traceId } = resolveCorrelation(correlationId);
   return {
     started: performance.now(),
-    correlationId: resolveCorrelationId(correlationId),
+    correlationId: id,
+    traceId,
     caller: callerRole(caller),
     operation: sanitizeOperationId(operation),
     service: '',

@@ -8,7 +8,7 @@ import type { AppliedCredential } from '../auth/credential-headers.ts';
 import type { CredentialProvider } from '../auth/credential-provider.ts';
 import { classifyError, statusFailure } from '../errors.ts';
 import { send } from '../net/send.ts';
-import { traceparentFor } from '../observe/correlation.ts';
+import { traceparent } from '../observe/correlation.ts';
 import type { CompiledService, Limits } from '../policy/compiled.ts';
 import { parseRetryAfter } from '../resilience/retry-after.ts';
 import type { BuiltRequest } from './build-operation-request.ts';
@@ -58,7 +58,7 @@ export async function sendAttempt(
       const headers: Record<string, string> = {
         'user-agent': USER_AGENT,
         accept: expectation.responseType === 'text' ? '*/*' : 'application/json',
-        traceparent: traceparentFor(record.correlationId),
+        traceparent: traceparent(record.traceId),
       };
       Object.assign(headers, built.headers, credential?.headers);
       const received = await send(
