@@ -166,17 +166,8 @@ export class CallSignal {
       return Promise.reject(this.#reason);
     }
     return new Promise<T>((resolve, reject) => {
-      this.#racer = reject;
-      step.then(
-        (value) => {
-          this.#racer = undefined;
-          resolve(value);
-        },
-        (error: unknown) => {
-          this.#racer = undefined;
-          reject(error as Error);
-        },
-      );
+      this.#racer = reject; // once the step has settled, rejecting does nothing
+      step.then(resolve, reject);
     });
   }
 

@@ -42,6 +42,16 @@ export async function sendAttempt(
 ): Promise<{ status: number; data: unknown }> {
   const { service, built, limits, expectation } = exchange;
   const spec = service.credential;
+  const sendOptions = {
+    dispatcher: context.dispatcher,
+    destination: service.destination,
+    maxRedirects: limits.maxRedirects,
+    maxResponseBytes: limits.maxResponseBytes,
+    cancel: call,
+    headersTimeoutMs: limits.headersTimeoutMs,
+    idleTimeoutMs: limits.idleTimeoutMs,
+    backstopMs: limits.timeoutMs + UNDICI_TIMER_SLACK_MS,
+  };
   let refreshed = false;
   try {
     for (;;) {
@@ -61,20 +71,8 @@ export async function sendAttempt(
         traceparent: traceparent(record.traceId),
       };
       Object.assign(headers, built.headers, credential?.headers);
-      const received = await send(
-        { path: built.path, method: built.method, headers, credentialHeaders: credential?.headers, body: built.body },
-        {
-          dispatcher: context.dispatcher,
-          destination: service.destination,
-          maxRedirects: limits.maxRedirects,
-          maxResponseBytes: limits.maxResponseBytes,
-          cancel: call,
-          headersTimeoutMs: limits.headersTimeoutMs,
-          idleTimeoutMs: limits.idleTimeoutMs,
-          backstopMs: limits.timeoutMs + UNDICI_TIMER_SLACK_MS,
-        },
-        record,
-      );
+      const request = { path: built.path, method: built.method, headers, credentialHeaders: credential?.headers, body: built.body };
+      const received = await send(request, sendOptions, record);
       if (received.status === 401 && spec !== undefined && !refreshed && context.credentials.invalidate(spec)) {
         refreshed = true;
         continue;
