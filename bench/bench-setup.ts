@@ -2,8 +2,9 @@
  * What the benchmarks share: the loopback HTTPS server in its own process and a gateway set up as
  * the issue's benchmark asks (param and response validation, an apiKey credential, the audit file).
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createGateway, memorySecretStore, type Gateway } from '../src/index.ts';
 import { LOOPBACK_NAMES, makeTestPki } from '../test/support/certs.ts';
@@ -32,6 +33,23 @@ export async function startBenchServer(): Promise<BenchServer> {
   child.send({ type: 'start', key: tls.key, cert: tls.cert });
   const [ready] = (await once(child, 'message')) as [{ port: number; bombs: BenchServer['bombs'] }];
   return { child, port: ready.port, caPem: pki.caPem, bombs: ready.bombs };
+}
+
+/**
+ * Puts the server on the last CPU and this process on the first (Linux `taskset`), so that the
+ * two do not take turns on one CPU and rounds vary less. Off with `BENCH_PIN=0`, and where there
+ * is one CPU or no `taskset`. Returns what was done, for the report.
+ */
+export function pinApart(server: BenchServer): string {
+  const cpus = availableParallelism();
+  if (process.env.BENCH_PIN === '0' || cpus < 2 || process.platform !== 'linux') return 'not pinned';
+  try {
+    execFileSync('taskset', ['--all-tasks', '--pid', '--cpu-list', String(cpus - 1), String(server.child.pid)], { stdio: 'ignore' });
+    execFileSync('taskset', ['--all-tasks', '--pid', '--cpu-list', '0', String(process.pid)], { stdio: 'ignore' });
+    return `pinned: server on CPU ${cpus - 1}, bench on CPU 0`;
+  } catch {
+    return 'not pinned (no taskset)';
+  }
 }
 
 /** The bench policy: `bench.get1k` validates its params and its 1 KiB JSON answer. */

@@ -2,7 +2,7 @@
  * Gatehouse benchmark — prints numbers, asserts nothing. Not a test.
  *
  * Run:   npm ci && npm run bench          (= node bench/gateway.bench.ts, Node 24; ~1 minute)
- * Tune:  BENCH_ROUNDS=12 BENCH_ROUND_MS=1000 BENCH_IN_FLIGHT=64 npm run bench
+ * Tune:  BENCH_ROUNDS=30 BENCH_ROUND_MS=400 BENCH_IN_FLIGHT=64 BENCH_PIN=1 npm run bench
  *
  * Setup: one loopback HTTPS server in a separate process (bench/bench-server.ts, forked with this
  * Node), certificates from a throwaway CA generated at start; the gateway resolves `bench.test`
@@ -10,7 +10,7 @@
  *
  * What it measures:
  *  (a/b) Throughput and latency, 1 KiB JSON over keep-alive, 64 calls in flight, alternating
- *        rounds (raw, gateway, raw, gateway, ... so drift shows):
+ *        rounds (raw, gateway, gateway, raw, raw, ... so drift shows and favours neither):
  *          raw      undici.request with an Agent set up like Gatehouse's (allowH2: false, the test
  *                   CA added to Node's roots) + JSON.parse of the body;
  *          gateway  gateway.call('bench.get1k', params) with param validation, response schema
@@ -25,6 +25,8 @@
  *  (e)   The same for a gzip bomb and a brotli bomb (1 GiB decompressed each): time to refusal and
  *        peak RSS growth; both must stop at the 1 MiB cap.
  *
+ * Where it can (Linux, two CPUs or more, `taskset`), the server runs on the last CPU and the bench
+ * on the first, so that they do not take turns on one CPU; `BENCH_PIN=0` turns that off.
  * Single runs on a shared 2-vCPU machine swing; compare ratios within one run, not across runs.
  */
 import { once } from 'node:events';
@@ -34,10 +36,10 @@ import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { Agent, request } from 'undici';
 import type { Gateway } from '../src/index.ts';
-import { API_KEY, createBenchGateway, startBenchServer } from './bench-setup.ts';
+import { API_KEY, createBenchGateway, pinApart, startBenchServer } from './bench-setup.ts';
 
-const ROUNDS = envInt('BENCH_ROUNDS', 12);
-const ROUND_MS = envInt('BENCH_ROUND_MS', 1000);
+const ROUNDS = envInt('BENCH_ROUNDS', 30);
+const ROUND_MS = envInt('BENCH_ROUND_MS', 400);
 const IN_FLIGHT = envInt('BENCH_IN_FLIGHT', 64);
 const WARMUP_MS = 1000;
 const DENY_CALLS = 20_000;
@@ -168,6 +170,7 @@ async function main(): Promise<void> {
   const server = await startBenchServer();
   const { child, port } = server;
   console.log(`server  pid ${child.pid}, https://127.0.0.1:${port}; bombs on the wire: gzip ${server.bombs.gzipBytes} B, brotli ${server.bombs.brotliBytes} B (1 GiB each decompressed)`);
+  console.log(`CPUs    ${pinApart(server)}`);
 
   const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-'));
   const auditFile = join(dataDir, 'audit.jsonl');
@@ -202,11 +205,16 @@ async function main(): Promise<void> {
     const rawMain: number[] = [];
     const gwMain: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      const a = await runLoad(raw, ROUND_MS, IN_FLIGHT);
-      const b = await runLoad(viaGateway, ROUND_MS, IN_FLIGHT);
-      for (const [name, r] of [['raw', a], ['gateway', b]] as const) {
+      // Odd rounds run raw first, even rounds the gateway first, so drift favours neither.
+      const order = round % 2 === 1 ? (['raw', 'gateway'] as const) : (['gateway', 'raw'] as const);
+      const results: Partial<Record<(typeof order)[number], RoundResult>> = {};
+      for (const name of order) {
+        const r = await runLoad(name === 'raw' ? raw : viaGateway, ROUND_MS, IN_FLIGHT);
+        results[name] = r;
         console.log(`${pad(round, 5)}  ${name.padEnd(9)} ${pad(fmt(r.reqPerSec, 0), 7)} ${pad(fmt(r.p50Ms, 2), 8)} ${pad(fmt(r.p99Ms, 2), 7)} ${pad(fmt(r.cpuUsPerCall, 0), 12)} ${pad(fmt(r.mainUsPerCall, 0), 20)} ${pad(r.errors, 7)}`);
       }
+      const a = results.raw!;
+      const b = results.gateway!;
       rawRps.push(a.reqPerSec);
       gwRps.push(b.reqPerSec);
       ratios.push(b.reqPerSec / a.reqPerSec);
