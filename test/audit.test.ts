@@ -27,6 +27,7 @@ import {
   type SecretStore,
 } from '../src/index.ts';
 import { memorySecretStore } from '../src/auth/memory-store.ts';
+import { resolveCorrelation } from '../src/observe/correlation.ts';
 import { LOOPBACK_NAMES, makeTestPki } from './support/certs.ts';
 import { assertGenericMessage, safeStringify } from './support/envelope-assert.ts';
 import { LOOPBACK_RANGES, startGatewayFixture, type GatewayFixture } from './support/gateway-fixture.ts';
@@ -381,6 +382,17 @@ describe('audit events (FR-07, SR-05, PR-01, TR-04, DESIGN §2 AuditEvent, §4.7
         assert.equal(fixture.audit.at(-1)!.correlationId, refused.error.correlationId);
       });
     }
+
+    it('generates distinct version-4 UUIDs across many pools, each with its own hex as trace id (TR-04)', () => {
+      const ids = new Set<string>();
+      for (let i = 0; i < 5000; i++) {
+        const { correlationId, traceId } = resolveCorrelation(undefined);
+        assert.match(correlationId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        assert.equal(traceId, correlationId.replaceAll('-', ''));
+        ids.add(correlationId);
+      }
+      assert.equal(ids.size, 5000);
+    });
   });
 
   describe('diagnostics channels (STYLE §11)', () => {

@@ -77,22 +77,32 @@ export class ServiceCircuit {
     return this.#notClosed(attempt, call);
   }
 
+  /** An attempt while closed: its outcome is sampled. */
+  #closed<T>(attempt: () => PromiseLike<T> | T): Promise<T> {
+    // Not an async function, and the outcome handlers are made once: every call passes here.
+    let outcome: Promise<T>;
+    try {
+      outcome = Promise.resolve(attempt());
+    } catch (error) {
+      outcome = Promise.reject(error as Error);
+    }
+    return outcome.then(this.#closedSuccess as (value: T) => T, this.#closedFailure);
+  }
+
+  readonly #closedSuccess = (value: unknown): unknown => {
+    this.#breaker.success(CircuitState.Closed);
+    return value;
+  };
+
+  readonly #closedFailure = (error: unknown): never => {
+    // Failures that say nothing about the service's health are not sampled.
+    if (isTransient(error) && this.#breaker.failure(CircuitState.Closed) && this.#state === 'closed') this.#open();
+    throw error;
+  };
+
   status(): CircuitStatus {
     if (this.#state === 'open') return { service: this.#service, state: 'open', retryAfterMs: this.#untilHalfOpen() };
     return { service: this.#service, state: this.#state };
-  }
-
-  async #closed<T>(attempt: () => PromiseLike<T> | T): Promise<T> {
-    let value: T;
-    try {
-      value = await attempt();
-    } catch (error) {
-      // Failures that say nothing about the service's health are not sampled.
-      if (isTransient(error) && this.#breaker.failure(CircuitState.Closed) && this.#state === 'closed') this.#open();
-      throw error;
-    }
-    this.#breaker.success(CircuitState.Closed);
-    return value;
   }
 
   async #notClosed<T>(attempt: () => PromiseLike<T> | T, call: Pick<CallControl, 'signal'>): Promise<T> {
