@@ -88,6 +88,21 @@ describe('call deadlines (FR-05)', () => {
     assert.equal(activeTimeouts(), before);
   });
 
+  it('keeps no queue for a timeout length once its calls have ended (request() may ask for any length)', async () => {
+    const before = activeTimeouts();
+    const calls = new CallRegistry();
+    for (let i = 0; i < 200; i++) calls.start(1000 + i + 0.5, undefined).dispose();
+    assert.equal(calls.lengths, 0);
+    const kept = calls.start(5000, undefined);
+    const again = calls.start(60, undefined);
+    assert.equal(calls.lengths, 2);
+    assert.ok((await firedAt(again, 400)) !== undefined, 'a length whose queue was dropped starts afresh');
+    again.dispose();
+    kept.dispose();
+    assert.equal(calls.lengths, 0);
+    assert.equal(activeTimeouts(), before);
+  });
+
   it('refuses a caller signal that is not an AbortSignal before starting anything', () => {
     const before = activeTimeouts();
     assert.throws(() => new CallRegistry().start(1000, { aborted: false } as AbortSignal), { reason: 'unsafe_value' });

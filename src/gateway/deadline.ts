@@ -34,10 +34,16 @@ export class CallRegistry {
     }
     let queue = this.#queues.get(timeoutMs);
     if (queue === undefined) {
-      queue = new DeadlineQueue(timeoutMs);
+      // Dropped once empty: `request()` callers may ask for any length, and a kept queue per length would add up.
+      queue = new DeadlineQueue(timeoutMs, () => this.#queues.delete(timeoutMs));
       this.#queues.set(timeoutMs, queue);
     }
     return new CallSignal(queue, callerSignal);
+  }
+
+  /** How many timeout lengths have calls in progress. */
+  get lengths(): number {
+    return this.#queues.size;
   }
 
   /** Ends every call in progress with `cause`. */
@@ -62,9 +68,11 @@ class DeadlineQueue {
   first: CallSignal | undefined;
   last: CallSignal | undefined;
   #timer: NodeJS.Timeout | undefined;
+  readonly #onEmpty: () => void;
 
-  constructor(timeoutMs: number) {
+  constructor(timeoutMs: number, onEmpty: () => void) {
     this.timeoutMs = timeoutMs;
+    this.#onEmpty = onEmpty;
   }
 
   add(call: CallSignal): void {
@@ -85,6 +93,7 @@ class DeadlineQueue {
     if (this.first === undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
+      this.#onEmpty();
     }
   }
 
