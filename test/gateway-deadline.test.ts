@@ -103,6 +103,57 @@ describe('call deadlines (FR-05)', () => {
     assert.equal(activeTimeouts(), before);
   });
 
+  it('keeps serving a queue whose call ends start another call of its length', async () => {
+    const calls = new CallRegistry();
+    const first = calls.start(200, undefined);
+    await sleep(100);
+    const second = calls.start(200, undefined);
+    let started: CallSignal | undefined;
+    first.onAbort(() => (started = calls.start(200, undefined))); // arms the timer for a call 200 ms out
+    const at = await firedAt(second, 500);
+    assert.ok(at !== undefined && at < second.deadlineAt + 60, `the older call fired ${at! - second.deadlineAt} ms after its deadline`);
+    for (const call of [first, second, started]) call?.dispose();
+  });
+
+  it('abortAll ends every call even when ending one disposes the next', () => {
+    const calls = new CallRegistry();
+    const started = [0, 1, 2, 3].map(() => calls.start(10_000, undefined));
+    started[0]!.onAbort(() => started[1]!.dispose());
+    calls.abortAll('closed');
+    assert.deepEqual(started.map((call) => call.fired), ['closed', 'closed', 'closed', 'closed']);
+    for (const call of started) call.dispose();
+  });
+
+  it("a forged caller signal fails only its own call's dispose, never the shared timer", async () => {
+    const uncaught: unknown[] = [];
+    const record = (error: unknown): void => void uncaught.push(error);
+    process.on('uncaughtException', record);
+    try {
+      const forged = Object.setPrototypeOf(
+        {
+          aborted: false,
+          addEventListener() {},
+          removeEventListener() {
+            throw new Error('forged');
+          },
+        },
+        AbortSignal.prototype,
+      ) as AbortSignal;
+      const calls = new CallRegistry();
+      const faked = calls.start(100, forged);
+      const normal = calls.start(100, undefined);
+      const [atFaked, atNormal] = await Promise.all([firedAt(faked, 400), firedAt(normal, 400)]);
+      assert.ok(atFaked !== undefined && atNormal !== undefined && atNormal < normal.deadlineAt + 60);
+      assert.deepEqual([faked.fired, normal.fired], ['deadline', 'deadline']);
+      assert.throws(() => faked.dispose(), /forged/, 'the call pipeline, not the timer, meets the throw');
+      normal.dispose();
+      await sleep(20);
+      assert.deepEqual(uncaught, []);
+    } finally {
+      process.off('uncaughtException', record);
+    }
+  });
+
   it('refuses a caller signal that is not an AbortSignal before starting anything', () => {
     const before = activeTimeouts();
     assert.throws(() => new CallRegistry().start(1000, { aborted: false } as AbortSignal), { reason: 'unsafe_value' });

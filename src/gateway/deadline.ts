@@ -48,13 +48,12 @@ export class CallRegistry {
 
   /** Ends every call in progress with `cause`. */
   abortAll(cause: AbortCause): void {
+    // Listed first: ending one call may end others, which then leave their queue.
+    const calls: CallSignal[] = [];
     for (const queue of this.#queues.values()) {
-      for (let call = queue.first; call !== undefined; ) {
-        const next = call.next;
-        call.abort(cause);
-        call = next;
-      }
+      for (let call = queue.first; call !== undefined; call = call.next) calls.push(call);
     }
+    for (const call of calls) call.abort(cause);
   }
 }
 
@@ -100,12 +99,16 @@ class DeadlineQueue {
   #expire(): void {
     this.#timer = undefined;
     const now = performance.now();
-    for (let call = this.first; call !== undefined && call.deadlineAt <= now; call = this.first) {
-      call.dispose();
-      call.abort('deadline');
+    try {
+      for (let call = this.first; call !== undefined && call.deadlineAt <= now; call = this.first) call.expire();
+    } finally {
+      // Armed again for the first call left, whatever the calls' ends did: one may have started a
+      // call of this length (which armed the timer for that call) or thrown. Node's timers count
+      // whole milliseconds of the loop's clock, so one may fire a little early.
+      clearTimeout(this.#timer);
+      const first = this.first;
+      this.#timer = first === undefined ? undefined : setTimeout(() => this.#expire(), Math.max(1, Math.ceil(first.deadlineAt - now)));
     }
-    // Node's timers count whole milliseconds of the loop's clock: one may fire a little early.
-    if (this.first !== undefined) this.#timer ??= setTimeout(() => this.#expire(), Math.max(1, Math.ceil(this.first.deadlineAt - now)));
   }
 }
 
@@ -193,10 +196,24 @@ export class CallSignal {
     }
   }
 
-  /** Leaves the registry and stops listening to the caller's signal; once is enough, more is harmless. */
+  /** @internal The deadline has passed: leaves the queue and ends the call. */
+  expire(): void {
+    this.#leaveQueue();
+    this.abort('deadline');
+  }
+
+  /**
+   * Leaves the registry and stops listening to the caller's signal; once is enough, more is
+   * harmless. Runs in the call's own pipeline, never in the shared timer: a forged signal whose
+   * `removeEventListener` throws fails its own call only.
+   */
   dispose(): void {
+    this.#leaveQueue();
+    if (this.#onCaller !== undefined) this.#caller?.removeEventListener('abort', this.#onCaller);
+  }
+
+  #leaveQueue(): void {
     this.#queue?.remove(this);
     this.#queue = undefined;
-    if (this.#onCaller !== undefined) this.#caller?.removeEventListener('abort', this.#onCaller);
   }
 }
