@@ -203,6 +203,18 @@ describe('proxy settings from the environment (FR-10)', () => {
     assert.equal(bypassesProxy(config!, 'notinternal.corp', 443), false);
   });
 
+  it('reads NO_PROXY entries as curl does: *.domain, [IPv6]:port, *, any case, a trailing dot', () => {
+    const config = resolveProxyConfig('env', { HTTPS_PROXY: 'proxy.corp:3128', NO_PROXY: '*.Wild.Corp [::1]:8443 svc' })!;
+    assert.equal(bypassesProxy(config, 'wild.corp', 443), true);
+    assert.equal(bypassesProxy(config, 'A.WILD.CORP.', 443), true);
+    assert.equal(bypassesProxy(config, 'unwild.corp', 443), false);
+    assert.equal(bypassesProxy(config, '[::1]', 8443), true);
+    assert.equal(bypassesProxy(config, '::1', 443), false);
+    assert.equal(bypassesProxy(config, 'x.svc', 443), true);
+    const all = resolveProxyConfig('env', { HTTPS_PROXY: 'proxy.corp:3128', NO_PROXY: '*' })!;
+    assert.equal(bypassesProxy(all, 'anything.example', 443), true);
+  });
+
   it('uses no proxy when none is configured or when told none', () => {
     assert.equal(resolveProxyConfig('env', {}), undefined);
     assert.equal(resolveProxyConfig('none', { HTTPS_PROXY: 'http://proxy:1' }), undefined);

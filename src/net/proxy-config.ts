@@ -6,12 +6,20 @@
 import { GatehouseFailure } from '../errors.ts';
 import { unbracketHost } from './address.ts';
 
+/** One `NO_PROXY` entry, parsed. */
+interface BypassRule {
+  /** Lower case, unbracketed, without a leading `.` or `*.`: matches itself and its subdomains. `*` matches all. */
+  readonly host: string;
+  /** Only this port, when the entry names one. */
+  readonly port: number | undefined;
+}
+
 /** A forward proxy and the destinations that bypass it. */
 export interface ProxyConfig {
   /** `http://[user:pass@]host:port` of the proxy. */
   readonly url: URL;
-  /** `NO_PROXY` entries, lower case; `*` bypasses all. */
-  readonly bypass: readonly string[];
+  /** `NO_PROXY` entries, parsed once. */
+  readonly bypass: readonly BypassRule[];
 }
 
 /** The proxy option of a gateway. */
@@ -40,19 +48,23 @@ export function resolveProxyConfig(option: ProxyOption, env: NodeJS.ProcessEnv =
   const bypass = noProxy
     .split(/[\s,]+/)
     .map((entry) => entry.trim().toLowerCase())
-    .filter((entry) => entry !== '');
+    .filter((entry) => entry !== '')
+    .map(parseBypassRule);
   return Object.freeze({ url: parseProxyUrl(text.trim()), bypass: Object.freeze(bypass) });
+}
+
+function parseBypassRule(entry: string): BypassRule {
+  if (entry === '*') return { host: '*', port: undefined };
+  const match = /^(.*?)(?::(\d+))?$/.exec(entry)!;
+  return { host: unbracketHost(match[1]!).replace(/^\*?\./, ''), port: match[2] === undefined ? undefined : Number(match[2]) };
 }
 
 /** Whether `host:port` bypasses the proxy per `NO_PROXY` (`*`, exact host, `.suffix`, `host:port`). */
 export function bypassesProxy(config: ProxyConfig, hostname: string, port: number): boolean {
   const host = unbracketHost(hostname).toLowerCase().replace(/\.$/, '');
-  return config.bypass.some((entry) => {
-    if (entry === '*') return true;
-    const match = /^(.*?)(?::(\d+))?$/.exec(entry)!;
-    const ruleHost = unbracketHost(match[1]!).replace(/^\*?\./, '.');
-    if (match[2] !== undefined && Number(match[2]) !== port) return false;
-    if (ruleHost.startsWith('.')) return host.endsWith(ruleHost) || host === ruleHost.slice(1);
-    return host === ruleHost || host.endsWith(`.${ruleHost}`);
+  return config.bypass.some((rule) => {
+    if (rule.host === '*') return true;
+    if (rule.port !== undefined && rule.port !== port) return false;
+    return host === rule.host || host.endsWith(`.${rule.host}`);
   });
 }
