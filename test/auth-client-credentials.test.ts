@@ -84,6 +84,23 @@ describe('OAuth2 client credentials against a real oidc-provider (RFC 6749 §4.4
     assert.equal(oauthServer.grants.get('client_credentials'), 4);
   });
 
+  it('a token endpoint slower than tokenTimeoutMs ends the fetch as a timeout, not a missing credential', async () => {
+    const quick = await startProviderFixture(
+      { crm: { type: 'oauth2ClientCredentials', tokenUrl: `${oauthServer.issuer}/token`, privateRanges: LOOPBACK } },
+      { crm: { ...SERVICE_CLIENT } },
+      { tokenTimeoutMs: 300 },
+    );
+    try {
+      oauthServer.delayTokens(2000);
+      const started = performance.now();
+      const failure = await failureOf(quick.provider.apply(quick.spec('crm'), { signal }));
+      assert.deepEqual([failure.kind, failure.reason], ['timeout', 'deadline']);
+      assert.ok(performance.now() - started < 1500, 'ended at the exchange deadline');
+    } finally {
+      await quick.close();
+    }
+  });
+
   it('shares one in-flight fetch among concurrent calls', async () => {
     oauthServer.delayTokens(150);
     const results = await Promise.all(Array.from({ length: 12 }, () => fixture.provider.apply(fixture.spec('crm'), { signal })));

@@ -143,6 +143,13 @@ describe('sign-in with authorization code + PKCE against a real oidc-provider (R
     assert.equal(oauthServer.grants.get('authorization_code') ?? 0, 0);
   });
 
+  it('a deadline that passes during the token exchange is a timeout, not a cancellation', async () => {
+    oauthServer.delayTokens(3000);
+    const failure = await failureOf(fixture.provider.signIn('crm', { openUrl: async (url) => void (await browse(url, caPem)), timeoutMs: 1500 }));
+    assert.deepEqual([failure.kind, failure.reason], ['timeout', 'deadline']);
+    assert.equal(fixture.provider.authStatus('crm').signedIn, false);
+  });
+
   it('a refused sign-in (error in the redirect) rejects as auth_required', async () => {
     const failure = await failureOf(
       fixture.provider.signIn('crm', {

@@ -37,10 +37,13 @@ function statusOf(error: oauth.OperationProcessingError): number | undefined {
 /**
  * Classifies a failed token or discovery exchange for `credential`.
  * OAuth refusals (4xx, `invalid_grant`, malformed answers) are `auth_required`/`missing_credential`;
- * 5xx answers keep their status kind; network failures keep their network kind.
+ * 5xx answers keep their status kind; network failures keep their network kind; an exchange past
+ * its own deadline is `timeout`/`deadline`.
  */
-export function oauthFailure(error: unknown, credential: string, aborted?: 'deadline' | 'caller'): GatehouseFailure {
+export function oauthFailure(error: unknown, credential: string): GatehouseFailure {
   if (isFailure(error)) return error;
+  // The exchange's own deadline (tokenTimeoutMs): the server is slow, the credential may be fine.
+  if (error instanceof DOMException && error.name === 'TimeoutError') return new GatehouseFailure('deadline', `OAuth exchange for '${credential}' took too long`);
   if (error instanceof oauth.ResponseBodyError || error instanceof oauth.WWWAuthenticateChallengeError) {
     if (error.status >= 500) return statusFailure(error.status);
     const code = oauthErrorCode(error) ?? `status ${error.status}`;
@@ -55,7 +58,6 @@ export function oauthFailure(error: unknown, credential: string, aborted?: 'dead
     // Its message describes the protocol problem, not a value; its cause may hold the body: dropped.
     return new GatehouseFailure('missing_credential', `authorization server answer for '${credential}' is unusable (${error.code ?? 'invalid'})`);
   }
-  if (aborted !== undefined) return classifyError(error, aborted);
   const classified = classifyError(error);
   return classified.reason === 'bug'
     ? new GatehouseFailure('missing_credential', `OAuth exchange for '${credential}' failed`)

@@ -56,7 +56,9 @@ export async function runSignIn(run: SignInRun): Promise<oauth.TokenEndpointResp
     return await oauth.processAuthorizationCodeResponse(server, client, response);
   } catch (error) {
     if (isFailure(error)) throw error;
-    throw oauthFailure(error, spec.name, signal.aborted ? 'caller' : undefined);
+    // The signal combines the caller's and the deadline's: its reason tells which one fired.
+    if (signal.aborted) throw abortFailure(signal);
+    throw oauthFailure(error, spec.name);
   } finally {
     await listener.close();
   }

@@ -27,7 +27,11 @@ export interface ProviderFixture {
 }
 
 /** Compiles `credentials` into a policy with one service using each, and builds a provider. */
-export async function startProviderFixture(credentials: Record<string, object>, initial: Record<string, CredentialPayload> = {}): Promise<ProviderFixture> {
+export async function startProviderFixture(
+  credentials: Record<string, object>,
+  initial: Record<string, CredentialPayload> = {},
+  options: { tokenTimeoutMs?: number } = {},
+): Promise<ProviderFixture> {
   const pki = await makeTestPki();
   const services = Object.fromEntries(
     Object.keys(credentials).map((name, i) => [`svc${i}`, { baseUrl: 'https://api.test', rationale: 'Test.', credential: name, requests: [{ methods: ['GET'], path: '/**' }] }]),
@@ -36,7 +40,7 @@ export async function startProviderFixture(credentials: Record<string, object>, 
   const secrets = memorySecretStore(initial);
   const clock = { offset: 0 };
   // No real DNS: the token servers are 127.0.0.1 literals, and any name fails here.
-  const provider = createCredentialProvider({ policy, secrets, ca: [pki.caPem], lookup: stubLookup({}), now: () => Date.now() + clock.offset });
+  const provider = createCredentialProvider({ policy, secrets, ca: [pki.caPem], lookup: stubLookup({}), now: () => Date.now() + clock.offset, ...options });
   const events: CredentialEvent[] = [];
   const onEvent = (event: unknown): void => void events.push(event as CredentialEvent);
   subscribe('gatehouse:credential', onEvent);
