@@ -6,7 +6,7 @@
  * @see DESIGN.md §4.8, §5 "Electron bridge", STYLE.md §11
  */
 import { channel } from 'node:diagnostics_channel';
-import { originOf } from './origin.ts';
+import { originOf, schemeOf } from './origin.ts';
 
 /** Every reason the Electron host denies something. */
 export const DENIAL_REASONS = [
@@ -87,6 +87,5 @@ export function urlForAudit(url: unknown): string {
   if (typeof url !== 'string') return 'null';
   const origin = originOf(url);
   if (origin !== 'null') return origin;
-  const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0];
-  return scheme === undefined ? 'null' : scheme.toLowerCase();
+  return schemeOf(url) || 'null';
 }

@@ -6,7 +6,7 @@
  */
 import { APP_CONTENT_SECURITY_POLICY, withContentSecurityPolicy } from './csp.ts';
 import { reportDenial, urlForAudit, type DenialSink } from './denials.ts';
-import { normalizeOrigins, originOf } from './origin.ts';
+import { normalizeOrigins, originOf, schemeOf } from './origin.ts';
 import type { SessionLike } from './surface.ts';
 
 /** URL patterns of the renderer network that is always cancelled. */
@@ -72,8 +72,7 @@ export function hardenSession(session: SessionLike, options: HardenSessionOption
     return false;
   });
   session.webRequest.onBeforeRequest({ urls: [...BLOCKED_URL_PATTERNS] }, (details, callback) => {
-    const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(details.url)?.[0]?.toLowerCase() ?? '';
-    if (!BLOCKED_SCHEMES.has(scheme)) {
+    if (!BLOCKED_SCHEMES.has(schemeOf(details.url))) {
       callback({ cancel: false });
       return;
     }

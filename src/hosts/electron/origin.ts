@@ -27,6 +27,11 @@ export function originOf(url: string): string {
   return `${parsed.protocol}//${parsed.host}`;
 }
 
+/** A URL's scheme with its colon, lower case (`https:`), or '' when it has none. Never throws. @internal */
+export function schemeOf(url: string): string {
+  return /^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0]?.toLowerCase() ?? '';
+}
+
 /**
  * The origin a frame speaks for: its own `origin`, or for a custom-scheme document whose serialized
  * origin is `'null'`, the origin computed from its URL.
@@ -35,8 +40,7 @@ export function frameOrigin(frame: FrameLike): string {
   const origin = typeof frame.origin === 'string' ? frame.origin : 'null';
   if (origin !== 'null' && origin !== '') return origin;
   const url = typeof frame.url === 'string' ? frame.url : '';
-  const scheme = url.slice(0, url.indexOf(':') + 1).toLowerCase();
-  return SPECIAL_SCHEMES.has(scheme) ? 'null' : originOf(url);
+  return SPECIAL_SCHEMES.has(schemeOf(url)) ? 'null' : originOf(url);
 }
 
 /**
