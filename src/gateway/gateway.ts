@@ -239,8 +239,8 @@ export class GatewayImpl implements Gateway {
     }
   }
 
-  /** Runs the attempts of one call under its resilience policy, all within the call's deadline. */
-  async #exchange(
+  /** Runs the attempts of one call under its resilience policy, all within the call's deadline. May throw a refusal. */
+  #exchange(
     exchange: Exchange,
     callerSignal: AbortSignal | undefined,
     record: CallRecord,
@@ -248,16 +248,20 @@ export class GatewayImpl implements Gateway {
   ): Promise<{ status: number; data: unknown }> {
     if (callerSignal?.aborted) throw new GatehouseFailure('aborted', 'signal aborted before sending');
     const { service, limits } = exchange;
+    const context = { credentials: this.#credentials, dispatcher: this.#dispatcherFor(service) };
     const call = this.#calls.start(limits.timeoutMs, callerSignal);
     if (this.#closed) call.abort('closed');
-    try {
-      const context = { credentials: this.#credentials, dispatcher: this.#dispatcherFor(service) };
-      return await this.#resilience.run({ ...plan, service, limits, caller: record.caller, deadlineAt: call.deadlineAt }, call, () => sendAttempt(context, exchange, call, record));
-    } catch (error) {
-      throw classifyError(error, call.fired);
-    } finally {
-      call.dispose();
-    }
+    // Settled with handlers rather than an async frame: every call passes here.
+    return this.#resilience.run({ ...plan, service, limits, caller: record.caller, deadlineAt: call.deadlineAt }, call, () => sendAttempt(context, exchange, call, record)).then(
+      (outcome) => {
+        call.dispose();
+        return outcome;
+      },
+      (error: unknown) => {
+        call.dispose();
+        throw classifyError(error, call.fired);
+      },
+    );
   }
 
   #dispatcherFor(service: CompiledService): Agent {
