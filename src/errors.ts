@@ -301,9 +301,14 @@ function codeOf(error: unknown): string | undefined {
 function reasonOf(error: unknown, depth = 0): Reason | undefined {
   if (error === null || typeof error !== 'object' || depth > 4) return undefined;
   const code = codeOf(error);
-  // undici reports an unasked-for `101 Switching Protocols` as a socket error named 'bad upgrade':
-  // the server did not answer HTTP as asked, it did not drop the connection.
-  if (code === 'UND_ERR_SOCKET' && (error as Error).message === 'bad upgrade') return 'malformed_response';
+  // Answers undici cannot read; the server did not drop the connection, it did not speak HTTP/1.1:
+  // - parse errors, which lose their HPE_ code in undici 8.13 (hence the name);
+  // - an unasked-for `101 Switching Protocols` ('bad upgrade') or `100 Continue` ('bad response'),
+  //   which undici reports as socket errors;
+  // - a status below 100, or a 101 without `Upgrade`, on which undici's parser asserts
+  //   (Gatehouse's own code never asserts).
+  if ((error as Error).name === 'HTTPParserError' || code === 'ERR_ASSERTION') return 'malformed_response';
+  if (code === 'UND_ERR_SOCKET' && ['bad upgrade', 'bad response'].includes((error as Error).message)) return 'malformed_response';
   if (code !== undefined) {
     const known = CODE_REASONS[code];
     if (known !== undefined) return known;

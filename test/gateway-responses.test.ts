@@ -503,6 +503,49 @@ describe('reflected secrets that JSON must escape (DESIGN §5 "Bodies")', () => 
   }
 });
 
+describe('answers that are not well-formed HTTP/1.1 (FR-05, RFC 9112)', () => {
+  const BODY = '{"a":1}';
+  const JSON_TYPE = 'content-type: application/json\r\n';
+  const cases: [string, string][] = [
+    ['a garbage status line', `HTTP/1.1 2OO OK\r\n${JSON_TYPE}content-length: 7\r\n\r\n${BODY}`],
+    ['no status line at all (HTTP/0.9)', BODY],
+    ['a status below 100', `HTTP/1.1 099 Odd\r\ncontent-length: 0\r\n\r\n`],
+    ['a 101 without Upgrade', `HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\n\r\n`],
+    ['an unasked-for 100 Continue before the answer', `HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n${JSON_TYPE}content-length: 7\r\n\r\n${BODY}`],
+    ['a chunk size that is not hex', `HTTP/1.1 200 OK\r\n${JSON_TYPE}transfer-encoding: chunked\r\n\r\nzz\r\n${BODY}\r\n0\r\n\r\n`],
+    ['a negative Content-Length', `HTTP/1.1 200 OK\r\n${JSON_TYPE}content-length: -1\r\n\r\n${BODY}`],
+    ['two different Content-Lengths', `HTTP/1.1 200 OK\r\n${JSON_TYPE}content-length: 7\r\ncontent-length: 9\r\n\r\n${BODY}xx`],
+    ['the same Content-Length twice', `HTTP/1.1 200 OK\r\n${JSON_TYPE}content-length: 7\r\ncontent-length: 7\r\n\r\n${BODY}`],
+    ['a listed Content-Length', `HTTP/1.1 200 OK\r\n${JSON_TYPE}content-length: 7, 7\r\n\r\n${BODY}`],
+    ['Content-Length beside chunked Transfer-Encoding', `HTTP/1.1 200 OK\r\n${JSON_TYPE}content-length: 3\r\ntransfer-encoding: chunked\r\n\r\n7\r\n${BODY}\r\n0\r\n\r\n`],
+    ['a NUL in a header value', `HTTP/1.1 200 OK\r\n${JSON_TYPE}x-odd: a\u0000b\r\ncontent-length: 7\r\n\r\n${BODY}`],
+    ['a folded header line', `HTTP/1.1 200 OK\r\n${JSON_TYPE}x-odd: a\r\n  b\r\ncontent-length: 7\r\n\r\n${BODY}`],
+  ];
+  let fixture: GatewayFixture;
+  let answer = '';
+  before(async () => {
+    fixture = await startGatewayFixture({
+      policy: (port) => ({
+        version: 1,
+        services: {
+          up: { baseUrl: `https://api.test:${port}`, rationale: 'Test.', privateRanges: LOOPBACK_RANGES, limits: { retries: 2 }, operations: { get: { method: 'GET', path: '/x' } } },
+        },
+      }),
+      handler: (_req, res) => void res.socket!.end(answer),
+    });
+  });
+  after(() => fixture.close());
+
+  for (const [name, text] of cases) {
+    it(`refuses ${name} as invalid_response/malformed_response, not retried`, async () => {
+      answer = text;
+      const result = await fixture.gateway.call('up.get');
+      assert.equal(!result.ok && `${result.error.kind}/${result.error.reason}/${result.error.retryable}`, 'invalid_response/malformed_response/false', safeStringify(result));
+      assert.equal(result.attempts, 1);
+    });
+  }
+});
+
 describe('an unasked-for protocol switch (FR-05)', () => {
   it('classifies a 101 Switching Protocols answer as invalid_response/malformed_response, not retryable', async () => {
     const fixture = await startGatewayFixture({

@@ -4,6 +4,7 @@
  * sends. Uncoded bodies are collected by `request-once.ts` directly.
  * @see DESIGN.md §4.4, §5 "Bodies"; FIELD-NOTES "undici"
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createBrotliDecompress, createGunzip, createInflateRaw } from 'node:zlib';
@@ -183,14 +184,16 @@ export function parseCodings(header: string | string[] | undefined): readonly Co
   return codings;
 }
 
-/** The declared Content-Length, or -1 when absent or not a plain number (undici checks it). */
-export function declaredLength(header: string | string[] | undefined): number {
-  if (header === undefined) return -1;
-  if (!Array.isArray(header)) return lengthValue(header);
-  return header.reduce((largest, value) => Math.max(largest, lengthValue(value)), -1);
-}
-
-function lengthValue(value: string): number {
-  const text = value.trim();
-  return /^\d+$/.test(text) ? Number(text) : -1;
+/**
+ * The declared Content-Length, or -1 when there is none. Ambiguous framing is refused rather than
+ * guessed at: a repeated or listed length (undici would add the values up), or a length beside
+ * Transfer-Encoding, a mark of response smuggling (RFC 9112 §6.3).
+ * @throws GatehouseFailure `malformed_response`
+ */
+export function declaredLength(headers: IncomingHttpHeaders): number {
+  const value = headers['content-length'];
+  if (value === undefined) return -1;
+  const text = typeof value === 'string' ? value.trim() : '';
+  if (!/^\d+$/.test(text) || headers['transfer-encoding'] !== undefined) throw new GatehouseFailure('malformed_response', 'ambiguous Content-Length');
+  return Number(text);
 }

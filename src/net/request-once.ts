@@ -72,6 +72,15 @@ const DRAIN_MS = 1000;
 const EMPTY = Buffer.alloc(0);
 
 /**
+ * undici's parser refuses a repeated, listed or chunked-beside Content-Length before any header
+ * reaches the handler, and reports it as a body shorter than its length; with no headers read
+ * yet, it is the framing that is wrong (RFC 9112 §6.3), not the connection that dropped.
+ */
+function ambiguousLength(cause: Error): GatehouseFailure {
+  return new GatehouseFailure('malformed_response', 'ambiguous Content-Length', { cause });
+}
+
+/**
  * undici's hook for taking a request that still waits for a connection out of its queue — what
  * `undici.request` uses for a signal. Without it a cancelled call's request (credential headers
  * and all) would stay queued, and be aborted on the socket it finally gets. It is internal to
@@ -174,6 +183,13 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
     this.#headers = headers;
     this.#meter.status = status;
     this.#meter.bytesOut += this.#bodyBytes;
+    let length: number;
+    try {
+      length = declaredLength(headers);
+    } catch (error) {
+      this.#refuse(controller, error);
+      return;
+    }
     if (status >= 300 || this.#method === 'HEAD' || status === 204 || status === 205) {
       // Not read: settled now, drained in the background so the connection can be reused.
       this.#mode = 'drain';
@@ -182,7 +198,7 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
       return;
     }
     try {
-      if (declaredLength(headers['content-length']) > this.#options.maxResponseBytes) {
+      if (length > this.#options.maxResponseBytes) {
         throw new GatehouseFailure('too_large', `Content-Length over the ${this.#options.maxResponseBytes}-byte cap`);
       }
       const codings = parseCodings(headers['content-encoding']);
@@ -255,7 +271,7 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
     clearTimeout(this.#timer);
     // A compressed body's outcome is decodeBody's to tell: it sees the error through its source.
     if (this.#source !== undefined) this.#source.destroy(error);
-    else this.#fail(error);
+    else this.#fail(this.#status === 0 && (error as { code?: unknown }).code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' ? ambiguousLength(error) : error);
   }
 
   /** A per-request timer ran out: ends the request as undici's own timer would. */
