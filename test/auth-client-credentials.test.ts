@@ -42,7 +42,7 @@ describe('OAuth2 client credentials against a real oidc-provider (RFC 6749 §4.4
     const first = await fixture.provider.apply(fixture.spec('crm'), { signal });
     const fetchMs = performance.now() - started;
     const token = bearer(first.headers);
-    assert.deepEqual(first.secrets, [token]);
+    assert.deepEqual(first.secrets, [token, SERVICE_CLIENT.clientSecret]);
     assert.equal(await oauthServer.accepts(token), true);
     const stored = await oauthServer.provider.ClientCredentials.find(token);
     assert.equal(stored?.scope, 'read write');

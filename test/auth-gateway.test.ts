@@ -49,7 +49,8 @@ describe('credentials through the gateway (FR-03, DESIGN.md §4.5)', () => {
           return res.end();
         }
         res.setHeader('content-type', 'application/json');
-        res.end('{"ok":true}');
+        // A service that knows (or was handed) the OAuth client's secret and shows it.
+        res.end(path === '/crm/leak-client-secret' ? JSON.stringify({ secret: SERVICE_CLIENT.clientSecret }) : '{"ok":true}');
       });
     }, await pki.issue(LOOPBACK_NAMES));
     secrets = memorySecretStore({ crm: { ...SERVICE_CLIENT }, 'weather-key': { key: 'first-key' } });
@@ -129,6 +130,12 @@ describe('credentials through the gateway (FR-03, DESIGN.md §4.5)', () => {
     assert.deepEqual(gateway.authStatus('user'), { signedIn: false });
     const after = await gateway.request('me', { path: '/' });
     assert.equal(!after.ok && after.error.kind, 'auth_required');
+  });
+
+  it("refuses a service answer that carries the OAuth client's secret, though only the token endpoint was sent it (SR-04)", async () => {
+    const result = await gateway.request('crm', { path: '/leak-client-secret' });
+    assert.equal(!result.ok && `${result.error.kind}/${result.error.reason}`, 'invalid_response/secret_reflected');
+    assert.ok(!JSON.stringify(result).includes(SERVICE_CLIENT.clientSecret));
   });
 
   it('property: no secret ever appears in results, errors, audit events, diagnostics events or warnings', async () => {

@@ -22,6 +22,8 @@ const API_KEY = 'key-BBBB-reflect-me';
 const PASSWORD = 'pw-CCCC-reflect-me';
 /** Latin-1 beyond ASCII: headers carry it as single bytes, which UTF-8 decoding of a body would not show. */
 const LATIN1_KEY = 'kéy-DDDD-reflect-me';
+/** An apiKey a URL would have to percent-encode. */
+const URL_KEY = 'key+EEEE/reflect=me';
 
 /** Compresses `total` zero bytes through `stream`, a MiB at a time, without holding them all. */
 async function compressZeros(stream: Transform, total: number): Promise<Buffer> {
@@ -56,7 +58,7 @@ function policy(port: number): object {
     credential,
     privateRanges: LOOPBACK_RANGES,
     limits,
-    operations: { get: getOp() },
+    operations: { get: getOp(), text: getOp({ responseType: 'text' }) },
   });
   return {
     version: 1,
@@ -64,6 +66,7 @@ function policy(port: number): object {
       'bearer-cred': { type: 'bearer' },
       'key-cred': { type: 'apiKey', header: 'X-Api-Key' },
       'latin1-cred': { type: 'apiKey', header: 'X-Api-Key' },
+      'url-cred': { type: 'apiKey', header: 'X-Api-Key' },
       'basic-cred': { type: 'basic' },
     },
     services: {
@@ -85,6 +88,7 @@ function policy(port: number): object {
       bearer: credentialed('bearer-cred'),
       keyed: credentialed('key-cred'),
       latin1: credentialed('latin1-cred'),
+      urlKeyed: credentialed('url-cred'),
       basic: credentialed('basic-cred'),
     },
   };
@@ -144,6 +148,7 @@ describe('hostile responses (FR-05, SR-04, DESIGN §4.4, §5 "Bodies")', () => {
         'bearer-cred': { token: TOKEN },
         'key-cred': { key: API_KEY },
         'latin1-cred': { key: LATIN1_KEY },
+        'url-cred': { key: URL_KEY },
         'basic-cred': { username: 'alice', password: PASSWORD },
       },
       handler: routed({
@@ -181,6 +186,17 @@ describe('hostile responses (FR-05, SR-04, DESIGN §4.4, §5 "Bodies")', () => {
         'echo-password': json(200, { seen: PASSWORD }),
         'echo-token-text': raw(200, `token=${TOKEN}`, { 'content-type': 'text/plain' }),
         'echo-token-escaped': raw(200, `{"seen":"${[...TOKEN].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"}`, {
+          'content-type': 'application/json',
+        }),
+        // The same JSON, labelled as text: a caller of a text operation could still parse it.
+        'echo-token-escaped-text': raw(200, `{"seen":"${[...TOKEN].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"}`, {
+          'content-type': 'text/plain',
+        }),
+        'echo-token-js': raw(200, `<script>var t = "${[...TOKEN].map((c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join('')}";</script>`, {
+          'content-type': 'text/html',
+        }),
+        'echo-key-url': raw(200, `{"next":"https://elsewhere.test/cb?k=${encodeURIComponent(URL_KEY)}"}`, { 'content-type': 'application/json' }),
+        'echo-key-url-lower': raw(200, `{"next":"https://elsewhere.test/cb?k=${encodeURIComponent(URL_KEY).replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase())}"}`, {
           'content-type': 'application/json',
         }),
         'echo-token-gzip': raw(200, gzipSync(JSON.stringify({ seen: TOKEN })), {
@@ -226,7 +242,7 @@ describe('hostile responses (FR-05, SR-04, DESIGN §4.4, §5 "Bodies")', () => {
         },
       }),
     });
-    leaks = ['api.test', String(fixture.server.port), '127.0.0.1', '/v1', '/r/', TOKEN, API_KEY, PASSWORD, LATIN1_KEY, 'alice'];
+    leaks = ['api.test', String(fixture.server.port), '127.0.0.1', '/v1', '/r/', TOKEN, API_KEY, PASSWORD, LATIN1_KEY, URL_KEY, 'alice'];
   });
 
   after(async () => {
@@ -370,6 +386,10 @@ describe('hostile responses (FR-05, SR-04, DESIGN §4.4, §5 "Bodies")', () => {
       ['basic Authorization value echoed back', 'basic.get|echo-auth', Buffer.from(`alice:${PASSWORD}`).toString('base64')],
       ['bearer token in a text body', 'bearer.get|echo-token-text', TOKEN],
       ['bearer token inside a gzip body', 'bearer.get|echo-token-gzip', TOKEN],
+      ['bearer token behind JSON \\u escapes in a text answer', 'bearer.text|echo-token-escaped-text', TOKEN],
+      ['bearer token behind JavaScript \\x escapes in HTML', 'bearer.text|echo-token-js', TOKEN],
+      ['apiKey percent-encoded in a URL', 'urlKeyed.get|echo-key-url', URL_KEY],
+      ['apiKey percent-encoded with lower-case hex', 'urlKeyed.get|echo-key-url-lower', URL_KEY],
     ];
     for (const [title, target, secret] of cases) {
       it(`refuses a ${title} as invalid_response/secret_reflected, secret nowhere in the result`, async () => {

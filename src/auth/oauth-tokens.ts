@@ -54,20 +54,22 @@ export class OAuthTokens {
   }
 
   /**
-   * The access token to send for `spec` now: cached, fetched or refreshed. `call.signal` ends a
-   * fetch or refresh; it is read only then (a call may make it on demand).
+   * The access token to send for `spec` now: cached, fetched or refreshed, with the client secret
+   * read for it (a service's answer must not carry that either). `call.signal` ends a fetch or
+   * refresh; it is read only then (a call may make it on demand).
    */
-  async accessToken(spec: OAuthSpec, call: { readonly signal: AbortSignal }): Promise<{ token: string; use: CredentialUse }> {
+  async accessToken(spec: OAuthSpec, call: { readonly signal: AbortSignal }): Promise<{ token: string; use: CredentialUse; clientSecret?: string }> {
     if (spec.type === 'oauth2ClientCredentials') {
       // Read the store every time: a rotated client secret is used by the next call.
       const client = clientCredentialsOf(spec, await this.#readStore(spec));
-      const fingerprint = clientFingerprint(client.clientId, client.clientSecret);
+      const { clientSecret } = client;
+      const fingerprint = clientFingerprint(client.clientId, clientSecret);
       const cached = this.#cache.fresh(spec.name, fingerprint);
-      if (cached !== undefined) return { token: cached.accessToken, use: 'cached' };
+      if (cached !== undefined) return { token: cached.accessToken, use: 'cached', clientSecret };
       const fetched = await this.#unexpiredToken(spec, 'fetched', call.signal, (exchangeSignal) =>
         fetchClientCredentialsToken(spec, client, this.#fetchFor(spec), exchangeSignal, () => this.#cache.now()),
       );
-      return { token: fetched.accessToken, use: 'fetched' };
+      return { token: fetched.accessToken, use: 'fetched', clientSecret };
     }
     const cached = this.#cache.fresh(spec.name);
     if (cached !== undefined) return { token: cached.accessToken, use: 'cached' };

@@ -26,20 +26,44 @@ function isJson(headers: IncomingHttpHeaders): boolean {
 }
 
 const NON_ASCII = /[\u0080-\uffff]/;
+/** Backslash escapes of JSON and JavaScript strings: `\u0074`, `\x74`, `\"`, `\\`, `\/`, `\n`, ... */
+const ESCAPE = /\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|(.))/gs;
+const ESCAPED_CHARS: Readonly<Record<string, string>> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+
+/** The text with its backslash escapes undone, as a JSON or JavaScript parser would read them. */
+function unescaped(text: string): string {
+  return text.replace(ESCAPE, (_escape, unicode: string | undefined, hex: string | undefined, char: string | undefined) => {
+    const code = unicode ?? hex;
+    return code !== undefined ? String.fromCharCode(parseInt(code, 16)) : (ESCAPED_CHARS[char!] ?? char!);
+  });
+}
+
+/** The secret as a URL carries it, upper- and lower-case hex, when that differs from the secret. */
+function percentEncoded(secret: string): string[] {
+  let upper: string;
+  try {
+    upper = encodeURIComponent(secret);
+  } catch {
+    return []; // a lone surrogate: no URL can carry it
+  }
+  return upper === secret ? [] : [upper, upper.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase())];
+}
 
 /**
- * Refuses text that carries one of the bound credential's secrets, verbatim or as it reads inside
- * a JSON string (a secret with `"` or `\` is escaped there). `bytes`, when given, are also searched
- * for a non-ASCII secret as headers carry it (Latin-1), which UTF-8 decoding would not show.
+ * Refuses a body that carries one of the bound credential's secrets, whatever the body's type:
+ * verbatim; behind backslash escapes (`\u0074…` in a JSON or JavaScript string, where a secret
+ * with `"` or `\` is always escaped); percent-encoded (a URL in the body); or, for a non-ASCII
+ * secret, as a header carries it (Latin-1 bytes, which UTF-8 decoding would not show).
  */
-function refuseReflectedSecrets(text: string, secrets: readonly string[], bytes?: Buffer): void {
+function refuseReflectedSecrets(text: string, secrets: readonly string[], bytes: Buffer): void {
+  const plain = text.includes('\\') ? unescaped(text) : undefined;
   for (const secret of secrets) {
     if (secret.length < MIN_REFLECTED_SECRET) continue;
-    const escaped = JSON.stringify(secret).slice(1, -1);
     const reflected =
       text.includes(secret) ||
-      (escaped !== secret && text.includes(escaped)) ||
-      (bytes !== undefined && NON_ASCII.test(secret) && bytes.includes(Buffer.from(secret, 'latin1')));
+      (plain !== undefined && plain.includes(secret)) ||
+      percentEncoded(secret).some((encoded) => text.includes(encoded)) ||
+      (NON_ASCII.test(secret) && bytes.includes(Buffer.from(secret, 'latin1')));
     if (reflected) throw new GatehouseFailure('secret_reflected', 'response contains a credential secret');
   }
 }
@@ -73,9 +97,6 @@ export function interpretResponse(
     data = text;
   } else {
     data = parseJson(text, expectation.maxJsonDepth);
-    // Any escape (`\u0041`, `\/`) can spell a secret the text check missed: check the data again in
-    // its canonical serialisation, where strings hold the secret exactly in one of the two forms.
-    if (secrets.length > 0 && text.includes('\\')) refuseReflectedSecrets(JSON.stringify(data), secrets);
   }
   if (expectation.validate !== undefined && !expectation.validate(data)) {
     const first = expectation.validate.errors?.[0];
