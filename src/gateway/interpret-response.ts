@@ -39,15 +39,17 @@ function unescaped(text: string): string {
 }
 
 /** The secret as a URL carries it, upper- and lower-case hex, when that differs from the secret. */
-function percentEncoded(secret: string): string[] {
+function percentEncoded(secret: string): readonly string[] {
   let upper: string;
   try {
     upper = encodeURIComponent(secret);
   } catch {
-    return []; // a lone surrogate: no URL can carry it
+    return NONE; // a lone surrogate: no URL can carry it
   }
-  return upper === secret ? [] : [upper, upper.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase())];
+  return upper === secret ? NONE : [upper, upper.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase())];
 }
+
+const NONE: readonly string[] = Object.freeze([]);
 
 /**
  * Refuses a body that carries one of the bound credential's secrets, whatever the body's type:
