@@ -100,6 +100,12 @@ const refusals: { name: string; change: (p: Policy) => void; path: string; messa
   { name: 'refuses an unknown JSON Schema keyword (strict mode)', change: (p) => (forecast(p).params.properties.city.maxLenght = 3), path: `${F}.params`, message: /unknown keyword/ },
   { name: 'refuses an invalid response schema', change: (p) => (forecast(p).response = { type: 'object', required: 'days' }), path: `${F}.response`, message: /not a valid JSON Schema/ },
   { name: 'refuses a remote $ref in a schema', change: (p) => (forecast(p).response = { $ref: 'https://schemas.example/x.json' }), path: `${F}.response`, message: /can't resolve reference|not a valid/ },
+  // schema keywords whose cost grows faster than the input (a crafted param or answer would stall the event loop)
+  { name: 'refuses a params pattern with nested quantifiers (exponential backtracking)', change: (p) => (forecast(p).params.properties.city.pattern = '^(a+)+$'), path: `${F}.params.properties.city.pattern`, message: /exponential/ },
+  { name: 'refuses such a pattern deep in a response schema', change: (p) => (forecast(p).response = { type: 'object', properties: { list: { type: 'array', items: { anyOf: [{ type: 'string', pattern: '(\\w+\\s?)*$' }] } } } }), path: `${F}.response.properties.list.items.anyOf[0].pattern`, message: /exponential/ },
+  { name: 'refuses a patternProperties name with nested quantifiers', change: (p) => (forecast(p).response = { type: 'object', patternProperties: { '^(x+)+$': { type: 'string' } } }), path: `${F}.response.patternProperties.^(x+)+$`, message: /exponential/ },
+  { name: 'refuses uniqueItems over objects without a maxItems', change: (p) => (forecast(p).response = { type: 'array', uniqueItems: true, items: { type: 'object' } }), path: `${F}.response.uniqueItems`, message: /maxItems/ },
+  { name: 'refuses uniqueItems over objects with a maxItems over 1000', change: (p) => (forecast(p).response = { type: 'array', uniqueItems: true, maxItems: 1001, items: { type: 'object' } }), path: `${F}.response.uniqueItems`, message: /maxItems/ },
   { name: 'refuses a string format it cannot check', change: (p) => (forecast(p).params.properties.city.format = 'email'), path: `${F}.params`, message: /unknown format/ },
   { name: 'refuses an unknown method', change: (p) => (forecast(p).method = 'TRACE'), path: `${F}.method`, message: /must be/ },
   { name: 'refuses an unknown offline mode', change: (p) => (favourite(p).offline = 'retry'), path: `${W}.operations.saveFavourite.offline`, message: /"queue"/ },
@@ -138,6 +144,22 @@ describe('policy loader refusals', () => {
 
   it('accepts the unchanged base policy', () => {
     assert.equal(compilePolicy(basePolicy()).operations.size, 2);
+  });
+
+  it('accepts linear patterns, uniqueItems over scalars, and uniqueItems under a small maxItems', () => {
+    const policy = basePolicy();
+    forecast(policy).params.properties.city.pattern = '^[A-Za-z][A-Za-z .-]{0,63}$';
+    forecast(policy).response = {
+      type: 'object',
+      properties: {
+        tags: { type: 'array', uniqueItems: true, items: { type: 'string' } },
+        rows: { type: 'array', uniqueItems: true, maxItems: 100, items: { type: 'object' } },
+        // names of properties and data are not keywords
+        pattern: { type: 'string' },
+        uniqueItems: { const: { pattern: '(a+)+' } },
+      },
+    };
+    assert.equal(compilePolicy(policy).operations.size, 2);
   });
 
   it('reports every problem at once, not only the first', () => {

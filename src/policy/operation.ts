@@ -9,6 +9,7 @@ import type { CompiledOperation, CompiledService, Limits } from './compiled.ts';
 import type { OperationInput } from './schema.ts';
 import type { IssuePath, ReportIssue } from './policy-error.ts';
 import { parsePathTemplate } from './path-template.ts';
+import { checkSchemaCost } from './schema-cost.ts';
 
 /** Params of an operation that declares none: an empty object only. */
 const NO_PARAMS = Object.freeze({ type: 'object', additionalProperties: false });
@@ -87,6 +88,8 @@ export function compileOperation(
     before.report([...path, 'limits', 'ratePerMinute'], 'is per service: set it on the service or in defaults');
   }
 
+  checkSchemaCost(params, [...path, 'params'], before.report);
+  if (input.response !== undefined) checkSchemaCost(input.response, [...path, 'response'], before.report);
   const validateParams = compileSchema(context.ajv, params, [...path, 'params'], before.report);
   const validateResponse =
     input.response === undefined ? undefined : compileSchema(context.ajv, input.response, [...path, 'response'], before.report);
