@@ -95,6 +95,37 @@ describe('gateway.call (FR-02, TR-01)', () => {
     assert.deepEqual(JSON.parse(request.body), { city: 'Oslo' });
   });
 
+  it('reads params once, as JSON: a getter cannot show the request another value than the schema saw', async () => {
+    let reads = 0;
+    const shifty = {
+      get city(): string {
+        reads += 1;
+        return reads === 1 ? 'Oslo' : 'x'.repeat(5000); // maxLength is 64
+      },
+    };
+    const result = await fixture.gateway.call('weather.getForecast', shifty);
+    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.equal(seen.at(-1)!.url, '/v1/forecast/Oslo');
+    assert.equal(reads, 1);
+  });
+
+  it('refuses params that cannot be read as JSON as invalid_input, never internal_error', async () => {
+    const cyclic: Record<string, unknown> = { city: 'Oslo' };
+    cyclic.self = cyclic;
+    const unreadable: [string, unknown][] = [
+      ['a throwing getter', Object.defineProperty({}, 'city', { enumerable: true, get: () => { throw new Error('no'); } })],
+      ['a Proxy whose ownKeys trap throws', new Proxy({ city: 'Oslo' }, { ownKeys: () => { throw new Error('no'); } })],
+      ['a BigInt', { city: 'Oslo', days: 3n }],
+      ['a cycle', cyclic],
+    ];
+    const before = seen.length;
+    for (const [name, params] of unreadable) {
+      const result = await fixture.gateway.call('weather.getForecast', params);
+      assert.equal(!result.ok && `${result.error.kind}/${result.error.reason}`, 'invalid_input/unsafe_value', `${name}: ${JSON.stringify(result)}`);
+    }
+    assert.equal(seen.length, before, 'nothing was sent');
+  });
+
   it('writes one audit event per call without values', async () => {
     const before = fixture.audit.length;
     await fixture.gateway.call('weather.getForecast', { city: 'Bergen', days: 2 }, { correlationId: 'corr-audit' });

@@ -16,15 +16,32 @@ export interface BuiltRequest {
   readonly body: Buffer | undefined;
 }
 
-/** Validates params against the operation's schema. */
+/**
+ * The params as JSON data, validated against the operation's schema. They are read once, as JSON
+ * (what the sidecar, the Electron bridge and the offline queue carry too), so a getter or a
+ * Proxy can neither throw later nor show the request other values than the schema saw.
+ * @throws GatehouseFailure `invalid_params` when they fail the schema, `unsafe_value` when they cannot be read as JSON
+ */
 export function validateParams(operation: CompiledOperation, params: unknown): Record<string, unknown> {
-  if (!operation.validateParams(params ?? {})) {
+  const data = jsonData(params ?? {});
+  if (!operation.validateParams(data)) {
     // ajv's message names the failing keyword and location, never the value.
     const first = operation.validateParams.errors?.[0];
     const where = first ? `${first.instancePath || '/'} ${first.keyword}` : 'params';
     throw new GatehouseFailure('invalid_params', `params fail the schema at ${where}`);
   }
-  return (params ?? {}) as Record<string, unknown>;
+  return data as Record<string, unknown>;
+}
+
+function jsonData(value: unknown): unknown {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    // A cycle, a BigInt, a getter or Proxy trap that throws: the message could quote a value.
+    throw new GatehouseFailure('unsafe_value', 'params cannot be read as JSON data');
+  }
+  return text === undefined ? undefined : JSON.parse(text);
 }
 
 /**
