@@ -257,6 +257,22 @@ describe('cancellation, shutdown and robustness (FR-02, FR-07, UXR-02, DESIGN §
       await within(1000, gateway.close(), 'second close() resolves');
     });
 
+    it('a second close() during the first waits for the same shutdown; calls after it are still audited', async () => {
+      const file = join(tempDir, 'audit-twice', 'audit.jsonl');
+      const gateway = await newGateway({ audit: { file } });
+      const inFlight = [gateway.call('life.get', { name: 'hang' }, { correlationId: 'twice-1' }), gateway.call('life.get', { name: 'hang' }, { correlationId: 'twice-2' })];
+      await sleep(100);
+      void gateway.close();
+      await within(1000, gateway.close(), 'second close() resolves');
+      const afterClose = (await readFile(file, 'utf8')).split('\n').filter((line) => line !== '');
+      assert.deepEqual(afterClose.map((line) => (JSON.parse(line) as AuditEvent).correlationId).sort(), ['twice-1', 'twice-2'], 'flushed before close() resolved');
+      expectFailure(await inFlight[0]!, { kind: 'cancelled', reason: 'closed', retryable: false });
+      expectFailure(await gateway.call('life.get', { name: 'ok' }, { correlationId: 'twice-3' }), { kind: 'cancelled', reason: 'closed', retryable: false });
+      const lines = (await readFile(file, 'utf8')).split('\n').filter((line) => line !== '');
+      assert.equal((JSON.parse(lines.at(-1)!) as AuditEvent).correlationId, 'twice-3', 'a call refused after close() is audited too');
+      assert.equal(lines.length, 3);
+    });
+
     it('flushes the audit file on close(): one valid JSON line per call, mode 0600, no values or secrets', async () => {
       const file = join(tempDir, 'audit', 'audit.jsonl');
       const gateway = await newGateway({ audit: { file } });

@@ -99,6 +99,7 @@ export class GatewayImpl implements Gateway {
   readonly #options: ResolvedGatewayOptions;
   readonly #dispatchers = new Map<string, Agent>();
   #closed = false;
+  #closing: Promise<void> | undefined;
   /** Calls not yet settled; `close()` waits until there are none. */
   #unsettled = 0;
   #allSettled: (() => void) | undefined;
@@ -199,8 +200,13 @@ export class GatewayImpl implements Gateway {
     return this.#resilience.circuits(this.#policy.services.values());
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    // Every close() waits for the same shutdown: a second one must not resolve before the first.
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
     this.#calls.abortAll('closed');
     await this.#queue.close();

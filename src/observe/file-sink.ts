@@ -2,9 +2,10 @@
  * Audit sink that appends JSON lines to a file, batched: events are written together at most
  * every {@link FLUSH_INTERVAL_MS} (or once 64 KiB are pending), so a busy gateway makes a few
  * dozen writes a second instead of one per call. `close()` writes what is pending; a process
- * that exits without closing the gateway can lose the last interval's events.
+ * that exits without closing the gateway can lose the last interval's events. Events written
+ * after `close()` (calls refused as `closed`) are appended at once, synchronously.
  */
-import { mkdirSync, createWriteStream } from 'node:fs';
+import { appendFileSync, mkdirSync, createWriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { once } from 'node:events';
 import type { AuditEvent, AuditSink } from './audit-event.ts';
@@ -27,6 +28,7 @@ export function fileAuditSink(file: string): AuditSink {
   });
   let pending = '';
   let timer: NodeJS.Timeout | undefined;
+  let closed = false;
 
   const flush = (): void => {
     clearTimeout(timer);
@@ -42,6 +44,14 @@ export function fileAuditSink(file: string): AuditSink {
 
   return {
     write(event) {
+      if (closed) {
+        try {
+          appendFileSync(file, JSON.stringify(event) + '\n', { mode: 0o600 });
+        } catch {
+          // As with a failing stream: the host is not crashed for an audit line.
+        }
+        return;
+      }
       pending += JSON.stringify(event) + '\n';
       // A caller that never yields must not grow the buffer without bound.
       if (pending.length > MAX_PENDING_CHARS) flush();
@@ -49,6 +59,7 @@ export function fileAuditSink(file: string): AuditSink {
       else timer ??= setTimeout(flush, FLUSH_INTERVAL_MS).unref();
     },
     async close() {
+      closed = true;
       flush();
       if (failed || stream.closed) return;
       stream.end();
