@@ -192,4 +192,13 @@ describe('hostile files', () => {
     await mkdir(join(dir, 'dir.yaml'));
     assert.match((await loadError(join(dir, 'dir.yaml'))).message, /not a regular file/);
   });
+
+  it('refuses a FIFO at once instead of waiting for a writer', { skip: process.platform === 'win32' }, async () => {
+    const { execFileSync } = await import('node:child_process');
+    const fifo = join(dir, 'fifo.yaml');
+    execFileSync('mkfifo', [fifo]);
+    const started = performance.now();
+    assert.match((await loadError(fifo)).message, /not a regular file/);
+    assert.ok(performance.now() - started < 1000);
+  });
 });

@@ -3,6 +3,7 @@
  * and column in every error.
  * @see DESIGN.md §3
  */
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import type { CompiledPolicy } from './compiled.ts';
@@ -72,7 +73,8 @@ function withPositions(issues: readonly RawPolicyIssue[], locate: (path: RawPoli
 async function readPolicyText(path: string): Promise<string | PolicyIssue> {
   let handle;
   try {
-    handle = await open(path, 'r');
+    // Non-blocking: opening a FIFO for reading would otherwise wait for a writer, for ever.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     return { path: '', message: code === 'ENOENT' ? 'file not found' : `cannot open the file (${code ?? 'error'})` };
