@@ -202,6 +202,10 @@ describe('gateway.request() within `requests` rules (DESIGN §4.3, §5 "Paths"; 
       ['an encoded CR/LF (/a%0D%0AX-Injected:1)', '/a%0D%0AX-Injected:1'],
       ['a raw CR/LF', '/status\r\nX-Injected: 1'],
       ['a malformed escape (/a%zz)', '/a%zz'],
+      ['a `..;` segment, `..` to a servlet container (/files/..;/..;/admin)', '/files/..;/..;/admin'],
+      ['an encoded `..;x` segment (/%2e%2e;x/admin)', '/%2e%2e;x/admin'],
+      ['a `.;` segment (/.;/status)', '/.;/status'],
+      ['a `;` segment with no name (/;jsessionid=1/status)', '/;jsessionid=1/status'],
       ['a `?` inside the path (/status?admin=1)', '/status?admin=1'],
       ['a `#` inside the path (/status#frag)', '/status#frag'],
       ['a missing leading slash (status)', 'status'],
@@ -227,6 +231,22 @@ describe('gateway.request() within `requests` rules (DESIGN §4.3, §5 "Paths"; 
 
     it('still allows an ordinary path under the `/**` rule (control for the refusals above)', async () => {
       assert.equal((await expectOk('wide', { path: '/a/b.json' })).seen.url, '/v1/a/b.json');
+      assert.equal((await expectOk('wide', { path: '/a;v=2/b' })).seen.url, '/v1/a;v=2/b', 'matrix parameters on a named segment');
+    });
+
+    it('reads the request once, as JSON data: unreadable fields are invalid_input/unsafe_value, never internal_error', async () => {
+      const unreadable: [string, unknown][] = [
+        ['a throwing path getter', Object.defineProperty({}, 'path', { enumerable: true, get: () => { throw new Error('no'); } })],
+        ['a Proxy request', new Proxy({ path: '/status' }, { ownKeys: () => { throw new Error('no'); } })],
+        ['a BigInt in the query', { path: '/a', query: { n: 1n } }],
+        ['a null query', { path: '/a', query: null }],
+        ['headers that are an array', { path: '/a', headers: ['x'] }],
+      ];
+      for (const [name, request] of unreadable) {
+        await expectRefusedUnsent(() => fixture.gateway.request('wide', request as TrustedRequest), 'invalid_input', 'unsafe_value').catch((error: unknown) => {
+          throw new Error(`${name}: ${(error as Error).message}`);
+        });
+      }
     });
   });
 
@@ -406,6 +426,13 @@ describe('gateway.request() within `requests` rules (DESIGN §4.3, §5 "Paths"; 
   });
 
   describe('audit of request() (FR-07, SR-05, DESIGN §2 AuditEvent)', () => {
+    it("records a refused method that is not HTTP's as (other), never the caller's text", async () => {
+      const result = await fixture.gateway.request('api', { method: 'SENTINEL9', path: '/status' });
+      assert.equal(!result.ok && result.error.reason, 'method_not_allowed');
+      assert.equal(fixture.audit.at(-1)!.method, '(other)');
+      assert.ok(!JSON.stringify(fixture.audit.at(-1)).includes('SENTINEL9'));
+    });
+
     it("records the matched rule's path as pathTemplate and the service id as operation", async () => {
       const before = fixture.audit.length;
       const result = await fixture.gateway.request('api', { path: '/items/SECRETITEM77', query: { q: 'SECRETQUERY77' } }, { correlationId: 'req-audit-1' });

@@ -5,7 +5,7 @@
  */
 import { GatehouseFailure } from '../errors.ts';
 import type { CompiledOperation } from '../policy/compiled.ts';
-import { appendQuery, encodeSegment, headerText, jsonBody } from './safe-values.ts';
+import { appendQuery, encodeSegment, headerText, jsonBody, jsonData } from './safe-values.ts';
 
 /** The parts of a request that depend on the operation and its params; it goes to the service's origin. */
 export interface BuiltRequest {
@@ -23,7 +23,7 @@ export interface BuiltRequest {
  * @throws GatehouseFailure `invalid_params` when they fail the schema, `unsafe_value` when they cannot be read as JSON
  */
 export function validateParams(operation: CompiledOperation, params: unknown): Record<string, unknown> {
-  const data = jsonData(params ?? {});
+  const data = jsonData(params ?? {}, 'params');
   if (!operation.validateParams(data)) {
     // ajv's message names the failing keyword and location, never the value.
     const first = operation.validateParams.errors?.[0];
@@ -33,16 +33,6 @@ export function validateParams(operation: CompiledOperation, params: unknown): R
   return data as Record<string, unknown>;
 }
 
-function jsonData(value: unknown): unknown {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch {
-    // A cycle, a BigInt, a getter or Proxy trap that throws: the message could quote a value.
-    throw new GatehouseFailure('unsafe_value', 'params cannot be read as JSON data');
-  }
-  return text === undefined ? undefined : JSON.parse(text);
-}
 
 /**
  * Expands path, query, header and body params into a request on the service's base URL, with the

@@ -43,9 +43,11 @@ function pathSegments(path: unknown): string[] {
     } catch {
       throw new GatehouseFailure('path_not_allowed', 'path has a malformed escape');
     }
-    // An empty segment (`//x`, `/items/`) reads as a scheme-relative URL or another resource upstream.
+    // An empty segment (`//x`, `/items/`) reads as a scheme-relative URL or another resource upstream;
+    // servlet containers drop a segment's `;parameters` before resolving dots (`..;x` is `..`).
+    const name = decoded.split(';', 1)[0];
     // eslint-disable-next-line no-control-regex
-    if (decoded === '' || decoded === '.' || decoded === '..' || /[/\\\u0000-\u001f]/.test(decoded)) {
+    if (name === '' || name === '.' || name === '..' || /[/\\\u0000-\u001f]/.test(decoded)) {
       throw new GatehouseFailure('path_not_allowed', 'path has an empty or dot segment, or an encoded separator');
     }
   }
@@ -82,7 +84,12 @@ function matchRequestRule(
   return pathMatched ? 'method_not_allowed' : 'path_not_allowed';
 }
 
-/** Checks a trusted request against the service's rules and builds it. */
+function record(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new GatehouseFailure('unsafe_value', `${what} must be an object`);
+  return value as Record<string, unknown>;
+}
+
+/** Checks a trusted request (read as JSON data, see `jsonData`) against the service's rules and builds it. */
 export function buildTrustedRequest(
   service: CompiledService,
   request: Partial<TrustedRequest>,
@@ -97,13 +104,13 @@ export function buildTrustedRequest(
   const url = new URL(origin + basePath + (request.path as string));
   if (request.query !== undefined) {
     const search = new URLSearchParams();
-    for (const [name, value] of Object.entries(request.query)) appendQuery(search, name, value);
+    for (const [name, value] of Object.entries(record(request.query, 'query'))) appendQuery(search, name, value);
     url.search = search.toString();
   }
 
   const credentialHeader = service.credential?.type === 'apiKey' ? service.credential.header.toLowerCase() : undefined;
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers ?? {})) {
+  for (const [name, value] of Object.entries(record(request.headers ?? {}, 'headers'))) {
     const lower = name.toLowerCase();
     if (!TOKEN.test(name) || isReservedHeader(lower) || lower === credentialHeader) {
       throw new GatehouseFailure('forbidden_header', 'a header name is reserved or malformed');

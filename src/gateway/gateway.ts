@@ -15,12 +15,13 @@ import {
   type CredentialProvider,
   type SignInOptions,
 } from '../auth/credential-provider.ts';
-import { GatehouseFailure, classifyError, sanitizeOperationId, toGatewayError, type GatewayError } from '../errors.ts';
+import { GatehouseFailure, classifyError, toGatewayError, type GatewayError } from '../errors.ts';
 import { createServiceDispatcher } from '../net/dispatcher.ts';
 import type { AuditEvent } from '../observe/audit-event.ts';
 import { callEndChannel, internalErrorChannel, policyDeniedChannel } from '../observe/channels.ts';
 import type { CompiledPolicy, CompiledService } from '../policy/compiled.ts';
 import { isIdempotent } from '../policy/operation.ts';
+import { METHODS } from '../policy/schema.ts';
 import { OfflineQueue, QueuedCall } from '../resilience/offline-queue.ts';
 import type { QueueItem } from '../resilience/queue-store.ts';
 import { Resilience, type CallPlan } from '../resilience/resilience.ts';
@@ -30,6 +31,7 @@ import type { StatusListener } from '../resilience/status-events.ts';
 import { TRUSTED_CALLER, authorizeOperation, authorizeRequest } from './authorize.ts';
 import { buildOperationRequest, validateParams } from './build-operation-request.ts';
 import { buildTrustedRequest, type TrustedRequest } from './build-trusted-request.ts';
+import { jsonData } from './safe-values.ts';
 import { describeRecord, startRecord, toAuditEvent, type CallRecord } from './call-record.ts';
 import { CallRegistry } from './deadline.ts';
 import type { ResolvedGatewayOptions } from './options.ts';
@@ -163,8 +165,9 @@ export class GatewayImpl implements Gateway {
       const decision = authorizeRequest(this.#policy, serviceId, record.caller);
       if (!decision.allow) throw new GatehouseFailure(decision.reason, 'request refused');
       const { service } = decision;
-      const asked: Partial<TrustedRequest> = request ?? {};
-      describeRecord(record, service, sanitizeOperationId(asked.method ?? 'GET').toUpperCase().slice(0, 16), '');
+      // Read once, as JSON data: a getter or Proxy can neither throw later nor change under the checks.
+      const asked = (jsonData(request ?? {}, 'request') ?? {}) as Partial<TrustedRequest>;
+      describeRecord(record, service, auditedMethod(asked.method), '');
       const built = buildTrustedRequest(service, asked);
       record.method = built.method;
       record.pathTemplate = built.rule.path;
@@ -306,6 +309,12 @@ function readOptions(options: unknown): CallOptions {
   } catch {
     return UNREADABLE_OPTIONS;
   }
+}
+
+/** The method as the audit records it before the request is checked: a caller's other text is not copied there. */
+function auditedMethod(method: unknown): string {
+  const upper = typeof method === 'string' ? method.toUpperCase() : method === undefined ? 'GET' : '';
+  return (METHODS as readonly string[]).includes(upper) ? upper : '(other)';
 }
 
 function positiveOr(value: unknown, fallback: number): number {

@@ -42,6 +42,23 @@ export function appendQuery(search: URLSearchParams, name: string, value: unknow
   for (const item of Array.isArray(value) ? value : [value]) search.append(name, scalarText(item, `query '${name}'`));
 }
 
+/**
+ * A caller's value as JSON data, each property read once: a getter or a Proxy can neither throw
+ * later nor show a later check other values than an earlier one saw.
+ * @throws GatehouseFailure `unsafe_value` when it cannot be written as JSON (a cycle, a BigInt, a
+ *   getter or Proxy trap that throws)
+ */
+export function jsonData(value: unknown, what: string): unknown {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    // The error's message could quote a value: it is dropped.
+    throw new GatehouseFailure('unsafe_value', `${what} cannot be read as JSON data`);
+  }
+  return text === undefined ? undefined : JSON.parse(text);
+}
+
 /** Serialises a JSON request body and sets its content type. */
 export function jsonBody(value: unknown, headers: Record<string, string>): Buffer {
   let text: string | undefined;

@@ -18,7 +18,7 @@ const SCOPE_PATTERN = /^[\x21\x23-\x5b\x5d-\x7e]{1,256}$/;
 const URL_TEXT_PATTERN = /^[^\s\u0000-\u001f\u007f]{1,2048}$/;
 
 /** HTTP methods an operation or request rule may use. */
-const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 const id = (what: string) => z.string().regex(ID_PATTERN, `${what} must match ${ID_PATTERN.source}`);
 const urlText = z.string().regex(URL_TEXT_PATTERN, 'must be a URL without spaces or control characters');
