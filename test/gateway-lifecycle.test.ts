@@ -368,6 +368,15 @@ describe('cancellation, shutdown and robustness (FR-02, FR-07, UXR-02, DESIGN §
       ['options a string', () => gateway.call('life.get', { name: 'ok' }, 'fast' as unknown as object)],
       ['a signal that is not an AbortSignal', () => gateway.call('life.quick', { name: 'ok' }, { signal: {} as AbortSignal })],
       [
+        'a forged signal: AbortSignal.prototype, an aborted getter that throws',
+        () => {
+          const forged = Object.setPrototypeOf({}, AbortSignal.prototype) as AbortSignal;
+          Object.defineProperty(forged, 'aborted', { get: () => { throw new Error('forged'); } });
+          return gateway.call('life.quick', { name: 'ok' }, { signal: forged });
+        },
+        (r) => expectFailure(r, { kind: 'invalid_input', reason: 'unsafe_value', retryable: false }),
+      ],
+      [
         'request() with a null request and null options',
         () => gateway.request('life', null as unknown as { path: string }, null as unknown as object),
       ],

@@ -300,11 +300,18 @@ export class GatewayImpl implements Gateway {
 /** Stands for options whose fields could not be read (a throwing getter): the call is refused. */
 const UNREADABLE_OPTIONS: CallOptions = Object.freeze({});
 
-/** The known fields of caller-supplied options, each read once, so nothing later can throw. */
+/** AbortSignal's own `aborted` getter: it throws for anything that is not a real AbortSignal. */
+const readAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get!;
+
+/**
+ * The known fields of caller-supplied options, each read once, so nothing later can throw. A
+ * signal must be a real AbortSignal: an object merely given its prototype could throw later.
+ */
 function readOptions(options: unknown): CallOptions {
   if (options === undefined || options === null) return {};
   try {
     const { caller, correlationId, signal, idempotencyKey } = options as CallOptions;
+    if (signal !== undefined) readAborted.call(signal);
     return { caller, correlationId, signal, idempotencyKey };
   } catch {
     return UNREADABLE_OPTIONS;
