@@ -123,6 +123,25 @@ describe('hostile files', () => {
     assert.deepEqual([error.issues[0]?.line, error.issues[0]?.column], [6, 5]);
   });
 
+  it('checks 30,000 keys in linear time, a duplicate among them still found with its position', async () => {
+    const keys = Array.from({ length: 30_000 }, (_, i) => `k${i}: 1\n`).join('');
+    const file = await writeTemp('many.yaml', `${MINIMAL}${keys}k7: again\n`);
+    const started = performance.now();
+    const error = await loadError(file);
+    const elapsed = performance.now() - started;
+    assert.match(error.message, /unique/);
+    assert.equal(error.issues[0]?.line, MINIMAL.split('\n').length + 30_000);
+    assert.ok(elapsed < 5000, `took ${elapsed.toFixed(0)} ms (the quadratic checks took 8-13 s)`);
+    const unknown = await loadError(await writeTemp('many-unknown.yaml', `${MINIMAL}${keys}`));
+    assert.equal(unknown.issues.length, 30_000, 'every unknown key is reported, each with its line');
+    assert.equal(unknown.issues.at(-1)?.line, MINIMAL.split('\n').length + 29_999);
+  });
+
+  it('refuses a key that is not a plain name', async () => {
+    const file = await writeTemp('complex-key.yaml', `${MINIMAL}? [a, b]\n: 1\n`);
+    assert.match((await loadError(file)).message, /plain names/);
+  });
+
   it('refuses duplicate keys in a JSON file', async () => {
     const file = await writeTemp('dup.json', '{"version": 1, "version": 1, "services": {}}');
     assert.match((await loadError(file)).message, /unique/);
