@@ -101,6 +101,20 @@ const refusals: { name: string; change: (p: Policy) => void; path: string; messa
   { name: 'refuses an invalid response schema', change: (p) => (forecast(p).response = { type: 'object', required: 'days' }), path: `${F}.response`, message: /not a valid JSON Schema/ },
   { name: 'refuses a remote $ref in a schema', change: (p) => (forecast(p).response = { $ref: 'https://schemas.example/x.json' }), path: `${F}.response`, message: /can't resolve reference|not a valid/ },
   // schema keywords whose cost grows faster than the input (a crafted param or answer would stall the event loop)
+  ...['Host', 'Content-Length', 'Transfer-Encoding', 'Cookie', 'traceparent', 'Proxy-Authorization'].map((header) => ({
+    name: `refuses an apiKey credential sent in ${header}`,
+    change: (p: Policy) => (p.credentials['weather-key'] = { type: 'apiKey', header }),
+    path: 'credentials.weather-key.header',
+    message: /cannot carry a key/,
+  })),
+  { name: 'refuses a baseUrl whose host is only a dot', change: (p) => (weather(p).baseUrl = 'https://./v1'), path: `${W}.baseUrl`, message: /name a host/ },
+  { name: 'refuses a baseUrl with port 0', change: (p) => (weather(p).baseUrl = 'https://api.example.com:0/v1'), path: `${W}.baseUrl`, message: /port other than 0/ },
+  ...['.', '..', '%2e', 'api.example.com:0'].map((entry) => ({
+    name: `refuses the hosts entry ${entry}`,
+    change: (p: Policy) => (weather(p).hosts = [entry]),
+    path: `${W}.hosts[0]`,
+    message: /name a host/,
+  })),
   { name: 'refuses a params pattern with nested quantifiers (exponential backtracking)', change: (p) => (forecast(p).params.properties.city.pattern = '^(a+)+$'), path: `${F}.params.properties.city.pattern`, message: /exponential/ },
   { name: 'refuses such a pattern deep in a response schema', change: (p) => (forecast(p).response = { type: 'object', properties: { list: { type: 'array', items: { anyOf: [{ type: 'string', pattern: '(\\w+\\s?)*$' }] } } } }), path: `${F}.response.properties.list.items.anyOf[0].pattern`, message: /exponential/ },
   { name: 'refuses a patternProperties name with nested quantifiers', change: (p) => (forecast(p).response = { type: 'object', patternProperties: { '^(x+)+$': { type: 'string' } } }), path: `${F}.response.patternProperties.^(x+)+$`, message: /exponential/ },
@@ -160,6 +174,12 @@ describe('policy loader refusals', () => {
       },
     };
     assert.equal(compilePolicy(policy).operations.size, 2);
+  });
+
+  it('accepts an apiKey sent in Authorization', () => {
+    const policy = basePolicy();
+    policy.credentials['weather-key'] = { type: 'apiKey', header: 'Authorization' };
+    assert.equal(compilePolicy(policy).credentials.get('weather-key')?.type, 'apiKey');
   });
 
   it('reports every problem at once, not only the first', () => {

@@ -8,6 +8,7 @@ import type { CredentialInput } from './schema.ts';
 import type { IssuePath, ReportIssue } from './policy-error.ts';
 import { compileCidrs } from './cidr.ts';
 import { compileEndpointUrl } from './destination.ts';
+import { isReservedHeader } from './operation.ts';
 
 /** Compiles one credential; returns undefined when it has errors (already reported). @internal */
 export function compileCredential(
@@ -21,6 +22,12 @@ export function compileCredential(
     case 'basic':
       return Object.freeze({ name, type: input.type });
     case 'apiKey':
+      // The key may go in Authorization; headers that route, frame or trace a request, or carry
+      // cookies, belong to Gatehouse or the connection.
+      if (input.header.toLowerCase() !== 'authorization' && isReservedHeader(input.header.toLowerCase())) {
+        report([...path, 'header'], `${input.header} cannot carry a key: Gatehouse or the connection sets it`);
+        return undefined;
+      }
       return Object.freeze({ name, type: 'apiKey', header: input.header });
     case 'oauth2ClientCredentials': {
       const tokenUrl = compileEndpointUrl(input.tokenUrl, true, [...path, 'tokenUrl'], report);

@@ -40,7 +40,16 @@ function parsePolicyUrl(raw: string, path: IssuePath, report: ReportIssue, allow
     ok = false;
   }
   if (url.hostname.endsWith('.')) url.hostname = url.hostname.replace(/\.+$/, '');
+  if (!namesHost(url)) {
+    report(path, 'must name a host and a port other than 0');
+    ok = false;
+  }
   return ok ? url : undefined;
+}
+
+/** A host with a label (not `.`, `..` or `%2e`, which URL parsing turns into dots) and no port 0. */
+function namesHost(url: URL): boolean {
+  return /[^.]/.test(url.hostname) && url.port !== '0';
 }
 
 /**
@@ -125,8 +134,8 @@ function hostEntryOrigin(entry: string, baseUrl: URL, path: IssuePath, report: R
     return undefined;
   }
   url.hostname = url.hostname.replace(/\.+$/, '');
-  if (url.hostname === '') {
-    report(path, 'is not a valid host name');
+  if (!namesHost(url)) {
+    report(path, 'must name a host and a port other than 0');
     return undefined;
   }
   if (url.protocol === 'http:' && !isLoopbackHostname(url.hostname)) {
