@@ -194,4 +194,37 @@ describe('gatehouse serve (CLI)', () => {
       await upstream.close();
     }
   });
+
+  it('refuses a bad tokens file, port or host as a usage error (exit 1, one line), never an internal error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-serve-usage-'));
+    const policyFile = join(dir, 'policy.json');
+    writeFileSync(policyFile, JSON.stringify(policy(1, '127.0.0.1')));
+    const cli = join(import.meta.dirname, '../src/cli/main.ts');
+    const tokens = join(dir, 'tokens.json');
+    execFileSync(process.execPath, [cli, 'sidecar', 'token', '--role', 'app', '--tokens', tokens]);
+    writeFileSync(join(dir, 'bad.json'), 'not json');
+    writeFileSync(join(dir, 'wrong.json'), '{"clients":[{"role":"main","tokenSha256":"00"}]}');
+    const serve = (...args: string[]): { status: number | null; stderr: string } => {
+      try {
+        execFileSync(process.execPath, [cli, 'serve', '--policy', policyFile, '--data-dir', join(dir, 'data'), ...args], { encoding: 'utf8', stdio: 'pipe', timeout: 10_000 });
+        return { status: 0, stderr: '' };
+      } catch (error) {
+        const failed = error as { status: number | null; stderr: string };
+        return { status: failed.status, stderr: failed.stderr };
+      }
+    };
+    for (const [args, message] of [
+      [['--tokens', join(dir, 'bad.json'), '--port', '0'], /tokens file .* is not JSON/],
+      [['--tokens', join(dir, 'wrong.json'), '--port', '0'], /tokens file .* is not usable/],
+      [['--tokens', tokens, '--port', 'abc'], /port number/],
+      [['--tokens', tokens, '--port', '99999'], /port number/],
+      [['--tokens', tokens, '--port', '0', '--host', '10.0.0.1'], /loopback address/],
+      [['--tokens', tokens, '--port', '0', '--host', '0.0.0.0'], /loopback address/],
+    ] as const) {
+      const { status, stderr } = serve(...args);
+      assert.equal(status, 1, `${args.join(' ')}: ${stderr}`);
+      assert.match(stderr, message);
+      assert.doesNotMatch(stderr, /internal error/);
+    }
+  });
 });

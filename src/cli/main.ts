@@ -4,6 +4,7 @@
  * line each, never as a stack trace.
  */
 import { Command } from 'commander';
+import { UsageError } from './usage-error.ts';
 import { registerPolicyCommands } from './policy-commands.ts';
 import { registerSecretsCommands } from './secrets-commands.ts';
 import { registerSidecarCommands } from './sidecar-commands.ts';
@@ -21,7 +22,12 @@ registerTypesCommand(program);
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  // A bug, not a user error: say what happened without a stack (it may hold paths or values).
-  console.error(`gatehouse: internal error: ${error instanceof Error ? error.message : String(error)}`);
-  process.exitCode = 2;
+  if (error instanceof UsageError) {
+    console.error(`gatehouse: ${error.message}`);
+    process.exitCode = 1;
+  } else {
+    // A bug, not a user error: say what happened without a stack (it may hold paths or values).
+    console.error(`gatehouse: internal error: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 2;
+  }
 }

@@ -4,7 +4,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { once } from 'node:events';
-import type { Command } from 'commander';
+import { isIP } from 'node:net';
+import { InvalidArgumentError, type Command } from 'commander';
+import { refusedAddressClass } from '../net/address.ts';
+import { UsageError } from './usage-error.ts';
 import { writeFileAtomic } from '../auth/atomic-file.ts';
 import { createGateway } from '../gateway/create-gateway.ts';
 import { issueClientToken, parseClients, type SidecarClient } from '../hosts/sidecar/client-tokens.ts';
@@ -16,9 +19,32 @@ async function readClients(file: string): Promise<SidecarClient[]> {
     text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
+    throw new UsageError(`cannot read the tokens file ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  return parseClients(JSON.parse(text));
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new UsageError(`the tokens file ${file} is not JSON`);
+  }
+  try {
+    return parseClients(value);
+  } catch (error) {
+    throw new UsageError(`the tokens file ${file} is not usable: ${(error as Error).message}`);
+  }
+}
+
+/** `--port`: a whole number from 0 (any free port) to 65535. */
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('must be a port number from 0 to 65535');
+  return port;
+}
+
+/** `--host`: a loopback address, since any other would hand the gateway to the network. */
+function parseLoopbackHost(value: string): string {
+  if (isIP(value) === 0 || refusedAddressClass(value) !== 'loopback') throw new InvalidArgumentError('must be a loopback address such as 127.0.0.1 or ::1');
+  return value;
 }
 
 /** Adds `serve` and `sidecar token` to the program. */
@@ -30,8 +56,8 @@ export function registerSidecarCommands(program: Command): void {
     .option('--tokens <file>', 'client tokens file (see `gatehouse sidecar token`); required with --port')
     .option('--role <role>', 'role of token-less clients on a socket when no --tokens file is given', 'sidecar')
     .option('--socket <path>', 'Unix socket to listen on (created 0600)')
-    .option('--port <port>', 'loopback port to listen on instead of a socket', (v) => Number.parseInt(v, 10))
-    .option('--host <address>', 'loopback address for --port: 127.0.0.1 or ::1', '127.0.0.1')
+    .option('--port <port>', 'loopback port to listen on instead of a socket', parsePort)
+    .option('--host <address>', 'loopback address for --port: 127.0.0.1 or ::1', parseLoopbackHost, '127.0.0.1')
     .option('--data-dir <dir>', 'audit log, queue and encrypted secrets', '.gatehouse')
     .action(async (options: { policy: string; tokens?: string; role: string; socket?: string; port?: number; host: string; dataDir: string }) => {
       const problem =

@@ -128,5 +128,5 @@ async function listen(server: Server, where: SidecarOptions['listen']): Promise<
   if (isIP(where.host) === 0 || refusedAddressClass(where.host) !== 'loopback') throw new Error('the sidecar listens on loopback only');
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(where.port, where.host, resolve));
   const { port } = server.address() as AddressInfo;
-  return `http://${where.host === '::1' ? '[::1]' : where.host}:${port}`;
+  return `http://${isIP(where.host) === 6 ? `[${where.host}]` : where.host}:${port}`;
 }
