@@ -84,7 +84,7 @@ function matchRequestRule(
   return pathMatched ? 'method_not_allowed' : 'path_not_allowed';
 }
 
-function record(value: unknown, what: string): Record<string, unknown> {
+function plainObject(value: unknown, what: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new GatehouseFailure('unsafe_value', `${what} must be an object`);
   return value as Record<string, unknown>;
 }
@@ -104,13 +104,13 @@ export function buildTrustedRequest(
   const url = new URL(origin + basePath + (request.path as string));
   if (request.query !== undefined) {
     const search = new URLSearchParams();
-    for (const [name, value] of Object.entries(record(request.query, 'query'))) appendQuery(search, name, value);
+    for (const [name, value] of Object.entries(plainObject(request.query, 'query'))) appendQuery(search, name, value);
     url.search = search.toString();
   }
 
   const credentialHeader = service.credential?.type === 'apiKey' ? service.credential.header.toLowerCase() : undefined;
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(record(request.headers ?? {}, 'headers'))) {
+  for (const [name, value] of Object.entries(plainObject(request.headers ?? {}, 'headers'))) {
     const lower = name.toLowerCase();
     if (!TOKEN.test(name) || isReservedHeader(lower) || lower === credentialHeader) {
       throw new GatehouseFailure('forbidden_header', 'a header name is reserved or malformed');

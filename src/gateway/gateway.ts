@@ -31,10 +31,10 @@ import type { StatusListener } from '../resilience/status-events.ts';
 import { TRUSTED_CALLER, authorizeOperation, authorizeRequest } from './authorize.ts';
 import { buildOperationRequest, validateParams } from './build-operation-request.ts';
 import { buildTrustedRequest, type TrustedRequest } from './build-trusted-request.ts';
-import { jsonData } from './safe-values.ts';
 import { describeRecord, startRecord, toAuditEvent, type CallRecord } from './call-record.ts';
 import { CallRegistry } from './deadline.ts';
 import type { ResolvedGatewayOptions } from './options.ts';
+import { jsonData } from './safe-values.ts';
 import { sendAttempt, type Exchange } from './send-attempt.ts';
 
 /** Options of one call. */
