@@ -215,6 +215,17 @@ describe('proxy settings from the environment (FR-10)', () => {
     assert.equal(bypassesProxy(all, 'anything.example', 443), true);
   });
 
+  it('builds Proxy-Authorization once, from a password with a bare % too (it crashed the tunnel)', () => {
+    const decoded = (url: string): string => {
+      const header = resolveProxyConfig({ url })!.authorization!;
+      return Buffer.from(header.replace(/^Basic /, ''), 'base64').toString();
+    };
+    assert.equal(decoded('http://alice:50%off@127.0.0.1:3128'), 'alice:50%off');
+    assert.equal(decoded('http://alice:pa%ZZss@127.0.0.1:3128'), 'alice:pa%ZZss');
+    assert.equal(decoded('http://al%40ce:p%20w%C3%A9@127.0.0.1:3128'), 'al@ce:p wé');
+    assert.equal(resolveProxyConfig({ url: 'http://127.0.0.1:3128' })!.authorization, undefined);
+  });
+
   it('uses no proxy when none is configured or when told none', () => {
     assert.equal(resolveProxyConfig('env', {}), undefined);
     assert.equal(resolveProxyConfig('none', { HTTPS_PROXY: 'http://proxy:1' }), undefined);

@@ -115,7 +115,7 @@ export function createServiceDispatcher(options: DispatcherOptions): Agent {
     });
   };
 
-  const connectViaProxy = (proxyUrl: URL, connectOptions: buildConnector.Options, callback: buildConnector.Callback): void => {
+  const connectViaProxy = (through: ProxyConfig, connectOptions: buildConnector.Options, callback: buildConnector.Callback): void => {
     const host = unbracketHost(connectOptions.hostname);
     const port = Number(connectOptions.port) || 443;
     // One deadline over name lookup, CONNECT and TLS: a resolver that never answers must not
@@ -131,7 +131,7 @@ export function createServiceDispatcher(options: DispatcherOptions): Agent {
       if (settle()) callback(new GatehouseFailure('connect_timeout', 'proxy connection not established in time'), null);
     }, connectTimeoutMs);
     (isIpLiteral(host) ? Promise.resolve(host) : resolveChecked(lookup, host))
-      .then((address) => openTunnel({ proxy: proxyUrl, address, port, servername: host, tls, timeoutMs: connectTimeoutMs }))
+      .then((address) => openTunnel({ proxy: through, address, port, servername: host, tls, timeoutMs: connectTimeoutMs }))
       .then(
         (socket) => (settle() ? callback(null, socket) : socket.destroy()),
         (error: Error) => settle() && callback(error, null),
@@ -148,7 +148,7 @@ export function createServiceDispatcher(options: DispatcherOptions): Agent {
     }
     const port = Number(connectOptions.port) || 443;
     if (proxy !== undefined && connectOptions.protocol === 'https:' && !bypassesProxy(proxy, host, port)) {
-      connectViaProxy(proxy.url, connectOptions, callback);
+      connectViaProxy(proxy, connectOptions, callback);
     } else {
       connectDirect(connectOptions, callback);
     }

@@ -18,6 +18,8 @@ interface BypassRule {
 export interface ProxyConfig {
   /** `http://[user:pass@]host:port` of the proxy. */
   readonly url: URL;
+  /** `Proxy-Authorization` (Basic) for the URL's user and password, when it has them. */
+  readonly authorization: string | undefined;
   /** `NO_PROXY` entries, parsed once. */
   readonly bypass: readonly BypassRule[];
 }
@@ -50,7 +52,24 @@ export function resolveProxyConfig(option: ProxyOption, env: NodeJS.ProcessEnv =
     .map((entry) => entry.trim().toLowerCase())
     .filter((entry) => entry !== '')
     .map(parseBypassRule);
-  return Object.freeze({ url: parseProxyUrl(text.trim()), bypass: Object.freeze(bypass) });
+  const url = parseProxyUrl(text.trim());
+  return Object.freeze({ url, authorization: basicAuthorization(url), bypass: Object.freeze(bypass) });
+}
+
+function basicAuthorization(url: URL): string | undefined {
+  if (url.username === '' && url.password === '') return undefined;
+  return `Basic ${Buffer.from(`${lenientlyDecoded(url.username)}:${lenientlyDecoded(url.password)}`).toString('base64')}`;
+}
+
+/** Percent-decoded, keeping a `%` that starts no valid escape as it is (a password may be `50%off`). */
+function lenientlyDecoded(text: string): string {
+  return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (escapes) => {
+    try {
+      return decodeURIComponent(escapes);
+    } catch {
+      return escapes; // not UTF-8
+    }
+  });
 }
 
 function parseBypassRule(entry: string): BypassRule {

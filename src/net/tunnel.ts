@@ -9,10 +9,11 @@ import { connect as tlsConnect, type TLSSocket, type ConnectionOptions } from 'n
 import { isIP, isIPv6, type Socket } from 'node:net';
 import { GatehouseFailure, classifyError } from '../errors.ts';
 import { unbracketHost } from './address.ts';
+import type { ProxyConfig } from './proxy-config.ts';
 
 /** Where to tunnel to and how. */
 export interface TunnelTarget {
-  readonly proxy: URL;
+  readonly proxy: ProxyConfig;
   /** The checked address to CONNECT to. */
   readonly address: string;
   readonly port: number;
@@ -20,12 +21,6 @@ export interface TunnelTarget {
   readonly servername: string;
   readonly tls: Pick<ConnectionOptions, 'secureContext'>;
   readonly timeoutMs: number;
-}
-
-function proxyAuthorization(proxy: URL): Record<string, string> {
-  if (proxy.username === '') return {};
-  const credentials = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
-  return { 'proxy-authorization': `Basic ${Buffer.from(credentials).toString('base64')}` };
 }
 
 function proxyFailure(status: number): GatehouseFailure {
@@ -37,9 +32,19 @@ function proxyFailure(status: number): GatehouseFailure {
 /** Establishes the tunnel and the TLS session inside it. */
 export function openTunnel(target: TunnelTarget): Promise<TLSSocket> {
   const authority = `${isIPv6(target.address) ? `[${target.address}]` : target.address}:${target.port}`;
+  const { url, authorization } = target.proxy;
   return new Promise<TLSSocket>((resolve, reject) => {
     let settled = false;
     let tunnelSocket: Socket | undefined;
+    // Made before the timer, so that nothing the timer touches can be missing when it fires.
+    const connectRequest = httpRequest({
+      host: unbracketHost(url.hostname),
+      port: Number(url.port || 80),
+      method: 'CONNECT',
+      path: authority,
+      headers: { host: authority, ...(authorization === undefined ? {} : { 'proxy-authorization': authorization }) },
+      agent: false,
+    });
     const fail = (error: unknown): void => {
       if (settled) return;
       settled = true;
@@ -49,15 +54,6 @@ export function openTunnel(target: TunnelTarget): Promise<TLSSocket> {
       reject(error);
     };
     const timer = setTimeout(() => fail(new GatehouseFailure('connect_timeout', 'proxy tunnel not established in time')), target.timeoutMs);
-
-    const connectRequest = httpRequest({
-      host: unbracketHost(target.proxy.hostname),
-      port: Number(target.proxy.port || 80),
-      method: 'CONNECT',
-      path: authority,
-      headers: { host: authority, ...proxyAuthorization(target.proxy) },
-      agent: false,
-    });
     connectRequest.once('error', (error) => {
       const classified = classifyError(error);
       fail(classified.kind === 'connection_error' || classified.kind === 'dns_error' || classified.kind === 'timeout'
