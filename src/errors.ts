@@ -297,6 +297,13 @@ function codeOf(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** A GatehouseFailure in an error's `cause` chain. */
+function failureInside(error: unknown, depth = 0): GatehouseFailure | undefined {
+  if (error === null || typeof error !== 'object' || depth > 4) return undefined;
+  const cause = (error as { cause?: unknown }).cause;
+  return isFailure(cause) ? cause : failureInside(cause, depth + 1);
+}
+
 /** Finds a classified reason in an error, its `cause` chain or an AggregateError's members. */
 function reasonOf(error: unknown, depth = 0): Reason | undefined {
   if (error === null || typeof error !== 'object' || depth > 4) return undefined;
@@ -332,6 +339,9 @@ function reasonOf(error: unknown, depth = 0): Reason | undefined {
  */
 export function classifyError(error: unknown, aborted?: 'deadline' | 'caller' | 'closed'): GatehouseFailure {
   if (isFailure(error)) return error;
+  // undici's fetch (token endpoints) wraps whatever failed, Gatehouse's own refusals included, as `fetch failed`.
+  const wrapped = failureInside(error);
+  if (wrapped !== undefined) return wrapped;
   if (aborted === 'deadline') return new GatehouseFailure('deadline', 'call deadline passed', { cause: error });
   if (aborted === 'caller') return new GatehouseFailure('aborted', 'caller aborted', { cause: error });
   if (aborted === 'closed') return new GatehouseFailure('closed', 'gateway closed', { cause: error });

@@ -2,6 +2,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SERVICE_CLIENT, startOAuthServer, type OAuthServer } from './support/oauth-server.ts';
 import { spyConnections } from './support/connect-spy.ts';
+import { stubLookup } from './support/lookup.ts';
 import { failureOf, startProviderFixture, type ProviderFixture } from './support/oauth-fixture.ts';
 
 const LOOPBACK = ['127.0.0.0/8'];
@@ -98,6 +99,23 @@ describe('OAuth2 client credentials against a real oidc-provider (RFC 6749 §4.4
       assert.ok(performance.now() - started < 1500, 'ended at the exchange deadline');
     } finally {
       await quick.close();
+    }
+  });
+
+  it('a token endpoint whose name resolves to a refused address is blocked_by_policy/private_address, nothing dialed', async () => {
+    const refused = await startProviderFixture(
+      { crm: { type: 'oauth2ClientCredentials', tokenUrl: 'https://token.test/token' } },
+      { crm: { ...SERVICE_CLIENT } },
+      { lookup: stubLookup({ 'token.test': ['169.254.169.254'] }) },
+    );
+    const spy = spyConnections();
+    try {
+      const failure = await failureOf(refused.provider.apply(refused.spec('crm'), { signal }));
+      assert.deepEqual([failure.kind, failure.reason], ['blocked_by_policy', 'private_address']);
+      assert.equal(spy.count, 0);
+    } finally {
+      spy.dispose();
+      await refused.close();
     }
   });
 

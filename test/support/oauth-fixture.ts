@@ -30,7 +30,7 @@ export interface ProviderFixture {
 export async function startProviderFixture(
   credentials: Record<string, object>,
   initial: Record<string, CredentialPayload> = {},
-  options: { tokenTimeoutMs?: number } = {},
+  options: { tokenTimeoutMs?: number; lookup?: ReturnType<typeof stubLookup> } = {},
 ): Promise<ProviderFixture> {
   const pki = await makeTestPki();
   const services = Object.fromEntries(
