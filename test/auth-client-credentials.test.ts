@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { SERVICE_CLIENT, startOAuthServer, type OAuthServer } from './support/oauth-server.ts';
 import { spyConnections } from './support/connect-spy.ts';
 import { stubLookup } from './support/lookup.ts';
+import { bearerToken } from '../src/auth/client-credentials.ts';
 import { failureOf, startProviderFixture, type ProviderFixture } from './support/oauth-fixture.ts';
 
 const LOOPBACK = ['127.0.0.0/8'];
@@ -117,6 +118,15 @@ describe('OAuth2 client credentials against a real oidc-provider (RFC 6749 §4.4
       spy.dispose();
       await refused.close();
     }
+  });
+
+  it('refuses an access token a header cannot carry, and believes no lifetime beyond a year', () => {
+    for (const token of ['AT-ł€😀', 'AT with space', 'AT\u00a0nbsp', 'AT\r\nX: 1']) {
+      assert.throws(() => bearerToken('crm', { token_type: 'Bearer', access_token: token } as never, 0, 'f'), { reason: 'missing_credential' });
+    }
+    const forever = bearerToken('crm', { token_type: 'bearer', access_token: 'AT-ok', expires_in: 1e300 } as never, 0, 'f');
+    assert.equal(forever.expiresAt, 365 * 24 * 3600 * 1000);
+    assert.doesNotThrow(() => new Date(forever.expiresAt!).toISOString(), 'authStatus formats it');
   });
 
   it('shares one in-flight fetch among concurrent calls', async () => {

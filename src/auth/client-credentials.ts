@@ -61,8 +61,9 @@ export async function fetchClientCredentialsToken(
 
 /** Checks a token response is a usable Bearer token and turns it into a cache entry. */
 export function bearerToken(name: string, answer: oauth.TokenEndpointResponse, requestedAt: number, fingerprint: string): CachedToken {
+  // A header carries Latin-1 only (RFC 9110 §5.5); controls and spaces would break or split it.
   // eslint-disable-next-line no-control-regex
-  if (answer.token_type.toLowerCase() !== 'bearer' || /[\u0000-\u001f\u007f\s]/.test(answer.access_token)) {
+  if (answer.token_type.toLowerCase() !== 'bearer' || /[\u0000-\u0020\u007f-\u00a0\u0100-\uffff]/.test(answer.access_token)) {
     throw new GatehouseFailure('missing_credential', `authorization server gave '${name}' an unusable token (type or characters)`);
   }
   return tokenFrom(answer.access_token, answer.expires_in, requestedAt, fingerprint);

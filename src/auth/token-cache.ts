@@ -21,10 +21,13 @@ function renewalMargin(lifetimeMs: number): number {
   return Math.min(30_000, Math.max(0, lifetimeMs / 10));
 }
 
+/** The longest lifetime believed: an `expires_in` past it (`1e300`) is read as a year. */
+const MAX_LIFETIME_MS = 365 * 24 * 3600 * 1000;
+
 /** Builds a token from a token endpoint answer, its lifetime counted from when the request started. */
 export function tokenFrom(accessToken: string, expiresIn: number | undefined, requestedAt: number, fingerprint: string): CachedToken {
   if (typeof expiresIn !== 'number' || !(expiresIn > 0)) return { accessToken, expiresAt: undefined, renewAt: undefined, fingerprint };
-  const lifetimeMs = expiresIn * 1000;
+  const lifetimeMs = Math.min(expiresIn * 1000, MAX_LIFETIME_MS);
   const expiresAt = requestedAt + lifetimeMs;
   return { accessToken, expiresAt, renewAt: expiresAt - renewalMargin(lifetimeMs), fingerprint };
 }
