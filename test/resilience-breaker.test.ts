@@ -73,6 +73,20 @@ describe('half-open probe (cockatiel SamplingBreaker)', () => {
     assert.equal(circuit.status().state, 'open');
   });
 
+  it('a cancelled probe learned nothing: the circuit stays open and the next call probes', async () => {
+    const circuit = new ServiceCircuit('s', { halfOpenAfterMs: 100 });
+    await openCircuit(circuit);
+    await sleep(120);
+    const cancelled = (): never => {
+      throw new GatehouseFailure('aborted', 'caller gave up');
+    };
+    await assert.rejects(circuit.execute(cancelled, { signal }), { reason: 'aborted' });
+    assert.equal(circuit.status().state, 'open');
+    assert.equal(circuit.status().retryAfterMs, 0, 'due for a probe at once');
+    await assert.rejects(circuit.execute(transient, { signal }), { reason: 'connection_reset' }, 'the next call is the probe');
+    assert.equal(circuit.status().state, 'open');
+  });
+
   it('a call waiting for the probe verdict still ends with its own signal', async () => {
     const circuit = new ServiceCircuit('s', { halfOpenAfterMs: 50 });
     await openCircuit(circuit);

@@ -227,3 +227,24 @@ describe('retry decisions (pure)', () => {
     assert.equal(budget.tryRetry(2000), true, 'the window slides');
   });
 });
+
+describe('the retry budget counts calls that were sent (DESIGN §4.6)', () => {
+  it('calls refused by a role limit do not enlarge the budget of the calls that follow', async () => {
+    const upstreamRequests = async (flood: boolean): Promise<number> => {
+      const fx = await startResilienceFixture({ roles: { renderer: { ratePerMinute: 6, inFlight: 1 } } });
+      try {
+        fx.behave(answerOk);
+        if (flood) await Promise.all(Array.from({ length: 2000 }, (_, i) => fx.gateway.call('shop.item', { id: String(i) }, { caller: 'renderer' })));
+        fx.behave(answer(429));
+        const before = fx.requests;
+        await Promise.all(Array.from({ length: 50 }, (_, i) => fx.gateway.call('shop.item', { id: `m${i}` })));
+        return fx.requests - before;
+      } finally {
+        await fx.close();
+      }
+    };
+    const quiet = await upstreamRequests(false);
+    const flooded = await upstreamRequests(true);
+    assert.ok(flooded <= quiet + 2, `${flooded} upstream requests after a refused flood, ${quiet} without`);
+  });
+});

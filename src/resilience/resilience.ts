@@ -66,7 +66,6 @@ export class Resilience {
    */
   async run<T>(plan: CallPlan, call: CallControl, attempt: () => Promise<T>): Promise<T> {
     const service = this.#service(plan.service);
-    service.budget.recordCall();
     const callerSlot = plan.caller === this.#trustedCaller ? undefined : this.#callers.admit(plan.caller);
     let slot: ConcurrencyLimit | undefined;
     try {
@@ -77,6 +76,8 @@ export class Resilience {
         if (waiting !== undefined) await waiting;
         slot = concurrency;
       }
+      // Only calls that passed their limits count: refused ones would let the budget grow unsent.
+      service.budget.recordCall();
       const retries = plan.retryable ? plan.limits.retries : 0;
       for (let retry = 1; ; retry += 1) {
         try {

@@ -117,7 +117,10 @@ export class ServiceCircuit {
     }
   }
 
-  /** The one attempt of the half-open state: a transient failure reopens, anything else closes. */
+  /**
+   * The one attempt of the half-open state: a transient failure reopens, an answer or another
+   * failure closes, and a cancelled probe, which learned nothing, leaves the next call to probe.
+   */
   async #probe<T>(attempt: () => PromiseLike<T> | T): Promise<T> {
     let settle = (): void => {};
     this.#state = 'half-open';
@@ -128,6 +131,7 @@ export class ServiceCircuit {
       return value;
     } catch (error) {
       if (isTransient(error)) this.#open();
+      else if (isFailure(error) && error.kind === 'cancelled') this.#state = 'open'; // still due for a probe
       else this.#close();
       throw error;
     } finally {
