@@ -98,6 +98,18 @@ describe('offline and the durable queue (DESIGN §2 "Connectivity and the offlin
     assert.equal(fx.requests, 0);
   });
 
+  it('entries expire while still offline: listed as expired, not cancellable, not counted as pending', async () => {
+    fx = await startResilienceFixture({ operations: { shortLived: { method: 'PUT', path: '/short', offline: 'queue', limits: { queueTtlMs: 50 } } } });
+    fx.gateway.setOnline(false);
+    const queued = await fx.gateway.call('shop.shortLived', {});
+    assert.ok(!queued.ok && queued.queued);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    assert.deepEqual((await fx.gateway.queue.list()).map((i) => i.state), ['expired'], 'expired without going online');
+    assert.equal(await fx.gateway.queue.cancel(queued.queued.id), false);
+    await fx.gateway.close();
+    assert.deepEqual(await fx.gateway.queue.list(), [], 'a closed queue lists nothing instead of failing');
+  });
+
   it('a transient failure keeps the item pending; it is delivered when the server comes back', async () => {
     fx = await startResilienceFixture();
     fx.gateway.setOnline(false);

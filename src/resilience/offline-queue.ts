@@ -88,15 +88,32 @@ export class OfflineQueue {
     throw await this.#enqueue(request);
   }
 
+  /** Every kept entry, those past their TTL shown as expired; none once closed. */
   async list(): Promise<QueueItem[]> {
-    return this.#store === undefined ? [] : (await this.#store).list();
+    const store = await this.#openStore();
+    return store === undefined ? [] : store.list();
   }
 
   async cancel(id: string): Promise<boolean> {
-    if (this.#store === undefined) return false;
-    const cancelled = (await this.#store).cancel(id);
+    const store = await this.#openStore();
+    if (store === undefined) return false;
+    const cancelled = store.cancel(id);
     if (cancelled) this.#emit(id, 'cancelled');
     return cancelled;
+  }
+
+  /** The store while the queue is open, with entries past their TTL already marked expired. */
+  async #openStore(): Promise<QueueStore | undefined> {
+    if (this.#store === undefined || this.#closed) return undefined;
+    const store = await this.#store;
+    if (this.#closed) return undefined;
+    this.#expireDue(store);
+    return store;
+  }
+
+  /** Entries expire when the queue is read or added to, not only when it replays (it may stay offline). */
+  #expireDue(store: QueueStore): void {
+    for (const id of store.expire(Date.now())) this.#emit(id, 'expired');
   }
 
   /** Stops replaying (the entry in flight ends first) and closes the store. */
@@ -116,6 +133,7 @@ export class OfflineQueue {
     } catch (cause) {
       return new GatehouseFailure('no_network', 'offline, and the queue is unavailable', { cause });
     }
+    this.#expireDue(store);
     if (store.countPending() >= MAX_PENDING) return new GatehouseFailure('local_limit', 'the offline queue is full');
     const item = store.add({
       operation: request.operation,
@@ -158,7 +176,7 @@ export class OfflineQueue {
   async #replay(): Promise<void> {
     const store = await this.#store!;
     while (!this.#closed && this.#options.connectivity.hostOnline) {
-      for (const id of store.expire(Date.now())) this.#emit(id, 'expired');
+      this.#expireDue(store);
       const entry = store.nextPending();
       if (entry === undefined) return;
       store.markSending(entry.id);
