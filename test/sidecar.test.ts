@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { Client } from 'undici';
+import { connect } from 'node:net';
+import type { Gateway } from '../src/gateway/gateway.ts';
+import { fakeGateway } from './support/fake-gateway.ts';
 import { issueClientToken, parseClients } from '../src/hosts/sidecar/client-tokens.ts';
 import { startSidecar, type Sidecar } from '../src/hosts/sidecar/server.ts';
 import { LOOPBACK_NAMES, makeTestPki } from './support/certs.ts';
@@ -156,6 +159,36 @@ describe('sidecar client tokens', () => {
   it('listens on loopback only', async () => {
     const gateway = { call: async () => ({ ok: true }) } as never;
     await assert.rejects(startSidecar(gateway, { listen: { host: '0.0.0.0' as '127.0.0.1', port: 0 }, clients: [] }), /loopback only/);
+  });
+});
+
+describe('sidecar clients that hang up or pile up (DESIGN §5 "Cancellation and shutdown")', () => {
+  it("cancels the call of a client that hangs up, and closes connections past maxConnections", async () => {
+    const gateway = fakeGateway();
+    gateway.hold = true;
+    const client = issueClientToken('php-app');
+    const socketPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-hangup-')), 'gatehouse.sock');
+    const sidecar = await startSidecar(gateway as unknown as Gateway, { listen: { socket: socketPath }, clients: [client.client], maxConnections: 2 });
+    try {
+      const socket = connect(socketPath);
+      await once(socket, 'connect');
+      const body = '{"params":{}}';
+      socket.write(`POST /v1/operations/notes.list HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${client.token}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+      while (gateway.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      const signal = gateway.calls[0]!.options.signal!;
+      assert.equal(signal.aborted, false);
+      socket.destroy();
+      await Promise.race([once(signal, 'abort'), new Promise((_, reject) => setTimeout(() => reject(new Error('the call was not cancelled')), 1000))]);
+
+      const held = [connect(socketPath), connect(socketPath)];
+      await Promise.all(held.map((s) => once(s, 'connect')));
+      const extra = connect(socketPath);
+      await Promise.race([once(extra, 'close'), new Promise((_, reject) => setTimeout(() => reject(new Error('a third connection was kept')), 1000))]);
+      for (const s of held) s.destroy();
+    } finally {
+      gateway.release();
+      await sidecar.close();
+    }
   });
 });
 

@@ -28,6 +28,8 @@ export interface SidecarOptions {
   socketRole?: string;
   /** Largest request body accepted. @default 1048576 */
   maxBodyBytes?: number;
+  /** Connections served at once; more are closed as they arrive, so memory stays bounded. @default 128 */
+  maxConnections?: number;
 }
 
 /** A running sidecar. */
@@ -95,19 +97,29 @@ export async function startSidecar(gateway: Gateway, options: SidecarOptions): P
     } catch {
       return refusal(res, 400, 'malformed_path', 'The operation id is not well-formed.');
     }
+    // A client that hangs up ends its call as cancelled, freeing its role's slots at once.
+    const hangUp = new AbortController();
+    const onClose = (): void => {
+      if (!res.writableFinished) hangUp.abort();
+    };
+    res.once('close', onClose);
     const result = await gateway.call(operation, params, {
       caller: role,
+      signal: hangUp.signal,
       ...(typeof correlationId === 'string' ? { correlationId } : {}),
     });
-    reply(res, 200, result);
+    res.off('close', onClose);
+    if (!res.destroyed) reply(res, 200, result);
   };
 
-  const server = createServer({ requestTimeout: 120_000, headersTimeout: 10_000 }, (req, res) => {
+  // A request has 30 s to arrive whole: a slow client cannot hold a connection and its buffered body for long.
+  const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
     handle(req, res).catch(() => {
       if (!res.headersSent) refusal(res, 500, 'internal_error', 'The sidecar failed to handle the request.');
       else res.destroy();
     });
   });
+  server.maxConnections = options.maxConnections ?? 128;
   const address = await listen(server, options.listen);
   return {
     address,
