@@ -204,7 +204,9 @@ describe('proxy settings from the environment (FR-10)', () => {
   });
 
   it('reads NO_PROXY entries as curl does: *.domain, [IPv6]:port, *, any case, a trailing dot', () => {
-    const config = resolveProxyConfig('env', { HTTPS_PROXY: 'proxy.corp:3128', NO_PROXY: '*.Wild.Corp [::1]:8443 svc' })!;
+    const config = resolveProxyConfig('env', { HTTPS_PROXY: 'proxy.corp:3128', NO_PROXY: '*.Wild.Corp [::1]:8443 svc ::2 dotted.test.' })!;
+    assert.equal(bypassesProxy(config, '::2', 443), true, 'a bare IPv6 address is a host, not host:port');
+    assert.equal(bypassesProxy(config, 'dotted.test', 443), true, "an entry's trailing dot");
     assert.equal(bypassesProxy(config, 'wild.corp', 443), true);
     assert.equal(bypassesProxy(config, 'A.WILD.CORP.', 443), true);
     assert.equal(bypassesProxy(config, 'unwild.corp', 443), false);

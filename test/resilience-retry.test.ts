@@ -60,6 +60,14 @@ describe('retries (DESIGN §5 "Retries")', () => {
     assert.equal(fx.requests - requests, 1);
   });
 
+  it('reads an absurdly long Retry-After as a year, not as no Retry-After at all', async () => {
+    fx.behave(answer(429, '99999999999'));
+    const requests = fx.requests;
+    const result = await fx.gateway.call('shop.item', { id: 'a' });
+    expectFailure(result, { kind: 'rate_limited', retryable: true, status: 429, retryAfterMs: 365 * 24 * 3600 * 1000 });
+    assert.equal(fx.requests - requests, 1, 'not retried with the usual backoff');
+  });
+
   it('does not retry a non-idempotent POST', async () => {
     fx.behave(reset);
     const requests = fx.requests;

@@ -4,6 +4,7 @@
  * @see FR-10, BR-04
  */
 import { GatehouseFailure } from '../errors.ts';
+import { isIP } from 'node:net';
 import { unbracketHost } from './address.ts';
 
 /** One `NO_PROXY` entry, parsed. */
@@ -74,8 +75,10 @@ function lenientlyDecoded(text: string): string {
 
 function parseBypassRule(entry: string): BypassRule {
   if (entry === '*') return { host: '*', port: undefined };
-  const match = /^(.*?)(?::(\d+))?$/.exec(entry)!;
-  return { host: unbracketHost(match[1]!).replace(/^\*?\./, ''), port: match[2] === undefined ? undefined : Number(match[2]) };
+  // A bare IPv6 address (`::1`) has colons but no port; `[::1]:8443` and `host:port` have one.
+  const match = isIP(entry) === 6 ? [entry, entry] : /^(.*?)(?::(\d+))?$/.exec(entry)!;
+  const host = unbracketHost(match[1]!).replace(/^\*?\./, '').replace(/\.+$/, '');
+  return { host, port: match[2] === undefined ? undefined : Number(match[2]) };
 }
 
 /** Whether `host:port` bypasses the proxy per `NO_PROXY` (`*`, exact host, `.suffix`, `host:port`). */
