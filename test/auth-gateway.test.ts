@@ -49,7 +49,11 @@ describe('credentials through the gateway (FR-03, DESIGN.md §4.5)', () => {
           return res.end();
         }
         res.setHeader('content-type', 'application/json');
-        // A service that knows (or was handed) the OAuth client's secret and shows it.
+        // A service that knows (or was handed) the OAuth client's secret, or the user's refresh token, and shows it.
+        if (path === '/me/leak-refresh-token') {
+          void secrets.get('user').then((stored) => res.end(JSON.stringify({ grant: (stored as { refreshToken?: string } | undefined)?.refreshToken })));
+          return;
+        }
         res.end(path === '/crm/leak-client-secret' ? JSON.stringify({ secret: SERVICE_CLIENT.clientSecret }) : '{"ok":true}');
       });
     }, await pki.issue(LOOPBACK_NAMES));
@@ -126,6 +130,8 @@ describe('credentials through the gateway (FR-03, DESIGN.md §4.5)', () => {
     assert.equal(gateway.authStatus('user').signedIn, true);
     const signedIn = await gateway.request('me', { path: '/' });
     assert.equal(signedIn.ok, true, outcomeOf(signedIn));
+    const leaked = await gateway.request('me', { path: '/leak-refresh-token' });
+    assert.equal(!leaked.ok && leaked.error.reason, 'secret_reflected', 'the refresh token is a secret of the credential too');
     await gateway.signOut('user');
     assert.deepEqual(gateway.authStatus('user'), { signedIn: false });
     const after = await gateway.request('me', { path: '/' });

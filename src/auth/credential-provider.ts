@@ -96,8 +96,8 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
   return {
     async apply(spec, call) {
       if (spec.type === 'oauth2ClientCredentials' || spec.type === 'oauth2AuthorizationCode') {
-        const { token, use, clientSecret } = await tokens.accessToken(spec, call);
-        return { headers: { authorization: `Bearer ${token}` }, secrets: clientSecret === undefined ? [token] : [token, clientSecret], use };
+        const { token, use, held } = await tokens.accessToken(spec, call);
+        return { headers: { authorization: `Bearer ${token}` }, secrets: [token, ...held], use };
       }
       let read = reading.get(spec.name);
       let payload;

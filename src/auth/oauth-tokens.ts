@@ -43,8 +43,11 @@ export class OAuthTokens {
   readonly #cache: TokenCache;
   readonly #fetches = new Map<string, OAuthFetch>();
   readonly #servers = new Map<string, Promise<oauth.AuthorizationServer>>();
-  /** User credentials known to hold a refresh token in the store. */
-  readonly #signedIn = new Set<string>();
+  /**
+   * The refresh tokens user credentials are known to hold in the store: who is signed in, and a
+   * secret a service's answer must not carry (though services are never sent it).
+   */
+  readonly #refreshTokens = new Map<string, string>();
   /** Each credential's store reads and writes, one at a time. */
   readonly #storeQueue = new KeyedQueue();
 
@@ -54,27 +57,33 @@ export class OAuthTokens {
   }
 
   /**
-   * The access token to send for `spec` now: cached, fetched or refreshed, with the client secret
-   * read for it (a service's answer must not carry that either). `call.signal` ends a fetch or
+   * The access token to send for `spec` now: cached, fetched or refreshed, with the other secrets
+   * the credential holds (its client secret or refresh token: a service's answer must not carry
+   * them either). `call.signal` ends a fetch or
    * refresh; it is read only then (a call may make it on demand).
    */
-  async accessToken(spec: OAuthSpec, call: { readonly signal: AbortSignal }): Promise<{ token: string; use: CredentialUse; clientSecret?: string }> {
+  async accessToken(spec: OAuthSpec, call: { readonly signal: AbortSignal }): Promise<{ token: string; use: CredentialUse; held: readonly string[] }> {
     if (spec.type === 'oauth2ClientCredentials') {
       // Read the store every time: a rotated client secret is used by the next call.
       const client = clientCredentialsOf(spec, await this.#readStore(spec));
       const { clientSecret } = client;
       const fingerprint = clientFingerprint(client.clientId, clientSecret);
       const cached = this.#cache.fresh(spec.name, fingerprint);
-      if (cached !== undefined) return { token: cached.accessToken, use: 'cached', clientSecret };
+      if (cached !== undefined) return { token: cached.accessToken, use: 'cached', held: [clientSecret] };
       const fetched = await this.#unexpiredToken(spec, 'fetched', call.signal, (exchangeSignal) =>
         fetchClientCredentialsToken(spec, client, this.#fetchFor(spec), exchangeSignal, () => this.#cache.now()),
       );
-      return { token: fetched.accessToken, use: 'fetched', clientSecret };
+      return { token: fetched.accessToken, use: 'fetched', held: [clientSecret] };
     }
     const cached = this.#cache.fresh(spec.name);
-    if (cached !== undefined) return { token: cached.accessToken, use: 'cached' };
+    if (cached !== undefined) return { token: cached.accessToken, use: 'cached', held: this.#heldRefreshToken(spec) };
     const refreshed = await this.#unexpiredToken(spec, 'refreshed', call.signal, (exchangeSignal) => this.#refresh(spec, exchangeSignal));
-    return { token: refreshed.accessToken, use: 'refreshed' };
+    return { token: refreshed.accessToken, use: 'refreshed', held: this.#heldRefreshToken(spec) };
+  }
+
+  #heldRefreshToken(spec: UserSpec): readonly string[] {
+    const refreshToken = this.#refreshTokens.get(spec.name);
+    return refreshToken === undefined ? [] : [refreshToken];
   }
 
   /** Drops the cached token after a 401. */
@@ -98,8 +107,8 @@ export class OAuthTokens {
       const token = bearerToken(spec.name, answer, requestedAt, USER_FINGERPRINT);
       const refreshToken = answer.refresh_token;
       const generation = this.#cache.set(spec.name, token);
-      if (refreshToken === undefined) this.#signedIn.delete(spec.name);
-      else this.#signedIn.add(spec.name);
+      if (refreshToken === undefined) this.#refreshTokens.delete(spec.name);
+      else this.#refreshTokens.set(spec.name, refreshToken);
       const current = (): boolean => this.#cache.generation(spec.name) === generation;
       try {
         await this.#storeQueue.run(spec.name, async () => {
@@ -110,7 +119,7 @@ export class OAuthTokens {
       } catch (error) {
         if (current()) {
           this.#cache.forget(spec.name);
-          this.#signedIn.delete(spec.name);
+          this.#refreshTokens.delete(spec.name);
           await this.#storeQueue.run(spec.name, () => this.#options.secrets.delete(spec.name)).catch(() => undefined);
         }
         throw error;
@@ -125,7 +134,7 @@ export class OAuthTokens {
   /** Forgets the user's tokens, in memory and in the store. */
   async signOut(spec: UserSpec): Promise<void> {
     this.#cache.forget(spec.name);
-    this.#signedIn.delete(spec.name);
+    this.#refreshTokens.delete(spec.name);
     await this.#storeQueue.run(spec.name, () => this.#options.secrets.delete(spec.name));
     publishCredentialEvent({ credential: spec.name, type: spec.type, outcome: 'signed_out', source: 'store' });
   }
@@ -134,7 +143,7 @@ export class OAuthTokens {
   status(spec: UserSpec): { signedIn: boolean; expiresAt?: string } {
     const token = this.#cache.peek(spec.name);
     const fresh = token !== undefined && isFresh(token, this.#cache.now());
-    const signedIn = this.#signedIn.has(spec.name) || fresh;
+    const signedIn = this.#refreshTokens.has(spec.name) || fresh;
     return fresh && token.expiresAt !== undefined ? { signedIn, expiresAt: new Date(token.expiresAt).toISOString() } : { signedIn };
   }
 
@@ -144,7 +153,7 @@ export class OAuthTokens {
     await this.#storeQueue.run(spec.name, async () => {
       const payload = (await this.#options.secrets.get(spec.name)) as { refreshToken?: unknown } | undefined;
       // A sign-in or sign-out since startup knows better than what was read.
-      if (this.#cache.generation(spec.name) === generation && typeof payload?.refreshToken === 'string') this.#signedIn.add(spec.name);
+      if (this.#cache.generation(spec.name) === generation && typeof payload?.refreshToken === 'string') this.#refreshTokens.set(spec.name, payload.refreshToken);
     });
   }
 
@@ -160,10 +169,10 @@ export class OAuthTokens {
       if (!current()) throw superseded(spec);
       const stored = payload?.refreshToken;
       if (typeof stored !== 'string' || stored === '') {
-        this.#signedIn.delete(spec.name);
+        this.#refreshTokens.delete(spec.name);
         throw new GatehouseFailure('missing_credential', `credential '${spec.name}' needs the user to sign in`);
       }
-      this.#signedIn.add(spec.name);
+      this.#refreshTokens.set(spec.name, stored);
       return stored;
     });
     const server = await this.#serverFor(spec, signal);
@@ -178,7 +187,7 @@ export class OAuthTokens {
         // in — unless a newer sign-in (or sign-out) owns the entry by now.
         await this.#storeQueue.run(spec.name, async () => {
           if (!current()) return;
-          this.#signedIn.delete(spec.name);
+          this.#refreshTokens.delete(spec.name);
           await this.#options.secrets.delete(spec.name);
         }).catch(() => undefined);
       }
@@ -188,7 +197,10 @@ export class OAuthTokens {
       if (!current()) throw superseded(spec);
       // A rotated refresh token replaces the old one (RFC 6749 §6, OAuth 2.1 §4.3.1).
       const rotated = answer.refresh_token;
-      if (rotated !== undefined && rotated !== refreshToken) await this.#options.secrets.set(spec.name, { refreshToken: rotated });
+      if (rotated !== undefined && rotated !== refreshToken) {
+        await this.#options.secrets.set(spec.name, { refreshToken: rotated });
+        this.#refreshTokens.set(spec.name, rotated);
+      }
     });
     return bearerToken(spec.name, answer, requestedAt, USER_FINGERPRINT);
   }
