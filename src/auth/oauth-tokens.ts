@@ -59,8 +59,8 @@ export class OAuthTokens {
   /**
    * The access token to send for `spec` now: cached, fetched or refreshed, with the other secrets
    * the credential holds (its client secret or refresh token: a service's answer must not carry
-   * them either). `call.signal` ends a fetch or
-   * refresh; it is read only then (a call may make it on demand).
+   * them either). `call.signal` ends a fetch or refresh; it is read only then (a call may make it
+   * on demand).
    */
   async accessToken(spec: OAuthSpec, call: { readonly signal: AbortSignal }): Promise<{ token: string; use: CredentialUse; held: readonly string[] }> {
     if (spec.type === 'oauth2ClientCredentials') {
