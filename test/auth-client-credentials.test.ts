@@ -181,6 +181,12 @@ describe('OAuth2 client credentials against a real oidc-provider (RFC 6749 §4.4
     assert.equal(failure.kind, 'service_unavailable');
   });
 
+  it('a token endpoint 429 is rate_limited, not a reason to sign in again', async () => {
+    oauthServer.failTokens(1, 429, 'slow_down');
+    const failure = await failureOf(fixture.provider.apply(fixture.spec('crm'), { signal }));
+    assert.deepEqual([failure.kind, failure.reason], ['rate_limited', 'upstream_status']);
+  });
+
   it('a missing or incomplete payload is auth_required/missing_credential', async () => {
     await fixture.secrets.delete('crm');
     assert.equal((await failureOf(fixture.provider.apply(fixture.spec('crm'), { signal }))).reason, 'missing_credential');

@@ -37,7 +37,7 @@ function statusOf(error: oauth.OperationProcessingError): number | undefined {
 /**
  * Classifies a failed token or discovery exchange for `credential`.
  * OAuth refusals (4xx, `invalid_grant`, malformed answers) are `auth_required`/`missing_credential`;
- * 5xx answers keep their status kind; network failures keep their network kind; an exchange past
+ * 5xx and 429 answers keep their status kind; network failures keep their network kind; an exchange past
  * its own deadline is `timeout`/`deadline`.
  */
 export function oauthFailure(error: unknown, credential: string): GatehouseFailure {
@@ -45,7 +45,8 @@ export function oauthFailure(error: unknown, credential: string): GatehouseFailu
   // The exchange's own deadline (tokenTimeoutMs): the server is slow, the credential may be fine.
   if (error instanceof DOMException && error.name === 'TimeoutError') return new GatehouseFailure('deadline', `OAuth exchange for '${credential}' took too long`);
   if (error instanceof oauth.ResponseBodyError || error instanceof oauth.WWWAuthenticateChallengeError) {
-    if (error.status >= 500) return statusFailure(error.status);
+    // An overloaded or failing server says nothing about the credential.
+    if (error.status >= 500 || error.status === 429) return statusFailure(error.status);
     const code = oauthErrorCode(error) ?? `status ${error.status}`;
     return new GatehouseFailure('missing_credential', `authorization server refused credential '${credential}' (${code})`, { status: error.status });
   }
