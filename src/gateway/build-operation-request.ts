@@ -33,7 +33,6 @@ export function validateParams(operation: CompiledOperation, params: unknown): R
   return data as Record<string, unknown>;
 }
 
-
 /**
  * Expands path, query, header and body params into a request on the service's base URL, with the
  * caller's idempotency key (if any) as `Idempotency-Key`.

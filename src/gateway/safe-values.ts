@@ -43,31 +43,32 @@ export function appendQuery(search: URLSearchParams, name: string, value: unknow
 }
 
 /**
+ * A caller's value as JSON text (undefined for a lone function or `undefined`).
+ * @throws GatehouseFailure `unsafe_value` when it cannot be written as JSON (a cycle, a BigInt, a
+ *   getter or Proxy trap that throws); the error's message, which could quote a value, is dropped.
+ */
+function jsonText(value: unknown, what: string): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    throw new GatehouseFailure('unsafe_value', `${what} cannot be written as JSON`);
+  }
+}
+
+/**
  * A caller's value as JSON data, each property read once: a getter or a Proxy can neither throw
  * later nor show a later check other values than an earlier one saw.
- * @throws GatehouseFailure `unsafe_value` when it cannot be written as JSON (a cycle, a BigInt, a
- *   getter or Proxy trap that throws)
+ * @throws GatehouseFailure `unsafe_value` when it cannot be written as JSON
  */
 export function jsonData(value: unknown, what: string): unknown {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch {
-    // The error's message could quote a value: it is dropped.
-    throw new GatehouseFailure('unsafe_value', `${what} cannot be read as JSON data`);
-  }
+  const text = jsonText(value, what);
   return text === undefined ? undefined : JSON.parse(text);
 }
 
 /** Serialises a JSON request body and sets its content type. */
 export function jsonBody(value: unknown, headers: Record<string, string>): Buffer {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch {
-    text = undefined;
-  }
-  if (text === undefined) throw new GatehouseFailure('unsafe_value', 'body is not serialisable as JSON');
+  const text = jsonText(value, 'body');
+  if (text === undefined) throw new GatehouseFailure('unsafe_value', 'body cannot be written as JSON');
   headers['content-type'] = 'application/json';
   return Buffer.from(text);
 }
