@@ -261,7 +261,7 @@ export class GatewayImpl implements Gateway {
     const call = this.#calls.start(limits.timeoutMs, callerSignal);
     if (this.#closed) call.abort('closed');
     // Settled with handlers rather than an async frame: every call passes here.
-    return this.#resilience.run({ ...plan, service, limits, caller: record.caller, deadlineAt: call.deadlineAt }, call, () => sendAttempt(context, exchange, call, record)).then(
+    return this.#resilience.run({ ...plan, service, limits, caller: record.caller }, call, () => sendAttempt(context, exchange, call, record)).then(
       (outcome) => {
         call.dispose();
         return outcome;

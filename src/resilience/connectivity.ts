@@ -57,12 +57,20 @@ export class Connectivity {
     if (!this.#hostOnline) throw new GatehouseFailure('no_network', 'the host reports no network');
   }
 
-  /** Learns from an attempt's outcome: `undefined` for an answer, else what it threw. */
-  observe(error: unknown): void {
-    if (error === undefined) this.#reached(true);
-    else if (isFailure(error) && (error.reason === 'no_network' || (error.kind === 'dns_error' && isResolverUnavailable(error)))) this.#reached(false);
-    else if (isFailure(error) && error.status !== undefined) this.#reached(true);
-  }
+  /** Learns from an attempt that got an answer; passes its value on (a promise handler, made once). */
+  readonly answered = <T>(value: T): T => {
+    this.#reached(true);
+    return value;
+  };
+
+  /** Learns from an attempt that failed; rethrows its failure (a promise handler, made once). */
+  readonly failed = (error: unknown): never => {
+    if (isFailure(error)) {
+      if (error.reason === 'no_network' || (error.kind === 'dns_error' && isResolverUnavailable(error))) this.#reached(false);
+      else if (error.status !== undefined) this.#reached(true);
+    }
+    throw error;
+  };
 
   #reached(reached: boolean): void {
     const before = this.online;

@@ -32,8 +32,6 @@ export interface CallPlan {
   caller: string;
   /** Idempotent operation or method, or an idempotency key sent. */
   retryable: boolean;
-  /** The call's deadline on the `performance.now()` clock. */
-  deadlineAt: number;
 }
 
 /** Shared state of one service. */
@@ -82,18 +80,10 @@ export class Resilience {
       for (let retry = 1; ; retry += 1) {
         try {
           this.connectivity.assertHostOnline();
-          let value: T;
-          try {
-            value = await service.circuit.execute(attempt, call);
-          } catch (error) {
-            this.connectivity.observe(error);
-            throw error;
-          }
-          this.connectivity.observe(undefined);
-          return value;
+          return await service.circuit.execute(attempt, call).then(this.connectivity.answered, this.connectivity.failed);
         } catch (error) {
           if (retry > retries || call.reason !== undefined || !isFailure(error)) throw error;
-          const remainingMs = plan.deadlineAt - performance.now();
+          const remainingMs = call.deadlineAt - performance.now();
           const decision = decideRetry({ failure: error, retry, remainingMs, settings: DEFAULT_RETRY_SETTINGS, random: Math.random() });
           if (!decision.retry || !service.budget.tryRetry()) throw error;
           await sleep(decision.delayMs, call.signal);

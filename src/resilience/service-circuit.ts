@@ -113,7 +113,7 @@ export class ServiceCircuit {
         if (waitMs > 0) throw new GatehouseFailure('circuit_open', `circuit of ${this.#service} is open`, { retryAfterMs: waitMs });
         return this.#probe(attempt);
       }
-      await raceAbort(this.#verdict ?? Promise.resolve(), call.signal);
+      await raceAbort(this.#verdict!, call.signal); // set whenever the state is half-open
     }
   }
 
