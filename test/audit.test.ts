@@ -28,6 +28,7 @@ import {
 } from '../src/index.ts';
 import { memorySecretStore } from '../src/auth/memory-store.ts';
 import { resolveCorrelation } from '../src/observe/correlation.ts';
+import { fileAuditSink } from '../src/observe/file-sink.ts';
 import { LOOPBACK_NAMES, makeTestPki } from './support/certs.ts';
 import { assertGenericMessage, safeStringify } from './support/envelope-assert.ts';
 import { LOOPBACK_RANGES, startGatewayFixture, type GatewayFixture } from './support/gateway-fixture.ts';
@@ -783,5 +784,26 @@ describe('redaction (SR-05, PR-01, PR-02, FR-07; STYLE §10)', () => {
     assert.equal(lines.length, calls);
     lines.forEach((line) => assertEventShape(JSON.parse(line) as AuditEvent));
     assertFree('the audit file', text, everyValue);
+  });
+});
+
+describe('the audit file across close() (FR-07, DESIGN §5 "Audit timing")', () => {
+  it('keeps lines in the order written: before, during and after close()', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gatehouse-audit-order-'));
+    try {
+      const file = join(dir, 'audit.jsonl');
+      const sink = fileAuditSink(file);
+      const event = (correlationId: string): AuditEvent =>
+        ({ time: new Date().toISOString(), correlationId, caller: 'main', operation: 'o', service: 's', method: 'GET', pathTemplate: '/', host: 'h', outcome: 'ok', durationMs: 1, bytesIn: 0, bytesOut: 0, attempts: 1, redirects: 0 }) as AuditEvent;
+      sink.write(event('before'));
+      const closing = sink.close();
+      sink.write(event('during'));
+      await closing;
+      sink.write(event('after'));
+      const order = (await readFile(file, 'utf8')).trim().split('\n').map((line) => (JSON.parse(line) as AuditEvent).correlationId);
+      assert.deepEqual(order, ['before', 'during', 'after']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,7 +3,8 @@
  * every {@link FLUSH_INTERVAL_MS} (or once 64 KiB are pending), so a busy gateway makes a few
  * dozen writes a second instead of one per call. `close()` writes what is pending; a process
  * that exits without closing the gateway can lose the last interval's events. Events written
- * after `close()` (calls refused as `closed`) are appended at once, synchronously.
+ * while closing follow the stream's last lines; after `close()` (calls refused as `closed`) they
+ * are appended at once, synchronously.
  */
 import { appendFileSync, mkdirSync, createWriteStream } from 'node:fs';
 import { dirname } from 'node:path';
@@ -28,7 +29,17 @@ export function fileAuditSink(file: string): AuditSink {
   });
   let pending = '';
   let timer: NodeJS.Timeout | undefined;
-  let closed = false;
+  /** `closing` keeps later lines in memory until the stream's own are on disk, so order holds. */
+  let state: 'open' | 'closing' | 'closed' = 'open';
+
+  const appendNow = (lines: string): void => {
+    if (failed) return;
+    try {
+      appendFileSync(file, lines, { mode: 0o600 });
+    } catch {
+      failed = true; // as with a failing stream: the host is not crashed for an audit line
+    }
+  };
 
   const flush = (): void => {
     clearTimeout(timer);
@@ -44,26 +55,26 @@ export function fileAuditSink(file: string): AuditSink {
 
   return {
     write(event) {
-      if (closed) {
-        try {
-          appendFileSync(file, JSON.stringify(event) + '\n', { mode: 0o600 });
-        } catch {
-          // As with a failing stream: the host is not crashed for an audit line.
-        }
-        return;
-      }
-      pending += JSON.stringify(event) + '\n';
+      const line = JSON.stringify(event) + '\n';
+      if (state === 'closed') return appendNow(line);
+      pending += line;
+      if (state === 'closing') return;
       // A caller that never yields must not grow the buffer without bound.
       if (pending.length > MAX_PENDING_CHARS) flush();
       // Unreferenced: pending audit lines alone do not keep the process alive.
       else timer ??= setTimeout(flush, FLUSH_INTERVAL_MS).unref();
     },
     async close() {
-      closed = true;
+      if (state !== 'open') return;
       flush();
-      if (failed || stream.closed) return;
-      stream.end();
-      await once(stream, 'close');
+      state = 'closing';
+      if (!failed && !stream.closed) {
+        stream.end();
+        await once(stream, 'close');
+      }
+      state = 'closed';
+      if (pending !== '') appendNow(pending);
+      pending = '';
     },
   };
 }
