@@ -297,13 +297,6 @@ function codeOf(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** A GatehouseFailure in an error's `cause` chain. */
-function failureInside(error: unknown, depth = 0): GatehouseFailure | undefined {
-  if (error === null || typeof error !== 'object' || depth > 4) return undefined;
-  const cause = (error as { cause?: unknown }).cause;
-  return isFailure(cause) ? cause : failureInside(cause, depth + 1);
-}
-
 /** Finds a classified reason in an error, its `cause` chain or an AggregateError's members. */
 function reasonOf(error: unknown, depth = 0): Reason | undefined {
   if (error === null || typeof error !== 'object' || depth > 4) return undefined;
@@ -311,10 +304,8 @@ function reasonOf(error: unknown, depth = 0): Reason | undefined {
   // Answers undici cannot read; the server did not drop the connection, it did not speak HTTP/1.1:
   // - parse errors, which lose their HPE_ code in undici 8.13 (hence the name);
   // - an unasked-for `101 Switching Protocols` ('bad upgrade') or `100 Continue` ('bad response'),
-  //   which undici reports as socket errors;
-  // - a status below 100, or a 101 without `Upgrade`, on which undici's parser asserts
-  //   (Gatehouse's own code never asserts).
-  if ((error as Error).name === 'HTTPParserError' || code === 'ERR_ASSERTION') return 'malformed_response';
+  //   which undici reports as socket errors.
+  if ((error as Error).name === 'HTTPParserError') return 'malformed_response';
   if (code === 'UND_ERR_SOCKET' && ['bad upgrade', 'bad response'].includes((error as Error).message)) return 'malformed_response';
   if (code !== undefined) {
     const known = CODE_REASONS[code];
@@ -339,9 +330,6 @@ function reasonOf(error: unknown, depth = 0): Reason | undefined {
  */
 export function classifyError(error: unknown, aborted?: 'deadline' | 'caller' | 'closed'): GatehouseFailure {
   if (isFailure(error)) return error;
-  // undici's fetch (token endpoints) wraps whatever failed, Gatehouse's own refusals included, as `fetch failed`.
-  const wrapped = failureInside(error);
-  if (wrapped !== undefined) return wrapped;
   if (aborted === 'deadline') return new GatehouseFailure('deadline', 'call deadline passed', { cause: error });
   if (aborted === 'caller') return new GatehouseFailure('aborted', 'caller aborted', { cause: error });
   if (aborted === 'closed') return new GatehouseFailure('closed', 'gateway closed', { cause: error });

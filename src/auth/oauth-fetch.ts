@@ -8,7 +8,7 @@
  */
 import type { BlockList } from 'node:net';
 import { Response, fetch, type Agent } from 'undici';
-import { GatehouseFailure } from '../errors.ts';
+import { GatehouseFailure, isFailure } from '../errors.ts';
 import { createServiceDispatcher, type LookupFunction } from '../net/dispatcher.ts';
 import { isIpLiteral, refusedAddressClass, unbracketHost } from '../net/address.ts';
 import type { ProxyConfig } from '../net/proxy-config.ts';
@@ -65,6 +65,9 @@ export function createOAuthFetch(privateRanges: BlockList | undefined, network: 
       redirect: 'manual',
       signal: init.signal,
       dispatcher,
+    }).catch((error: unknown) => {
+      // fetch wraps whatever failed as `fetch failed`, Gatehouse's own refusals (a refused address, the proxy's answer) included.
+      throw failureInside(error) ?? error;
     });
     const body = await readCapped(response);
     return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
@@ -74,6 +77,13 @@ export function createOAuthFetch(privateRanges: BlockList | undefined, network: 
       await dispatcher?.destroy();
     },
   });
+}
+
+/** A GatehouseFailure in an error's `cause` chain. */
+function failureInside(error: unknown, depth = 0): GatehouseFailure | undefined {
+  if (error === null || typeof error !== 'object' || depth > 4) return undefined;
+  const cause = (error as { cause?: unknown }).cause;
+  return isFailure(cause) ? cause : failureInside(cause, depth + 1);
 }
 
 async function readCapped(response: Response): Promise<Uint8Array | null> {

@@ -72,12 +72,17 @@ const DRAIN_MS = 1000;
 const EMPTY = Buffer.alloc(0);
 
 /**
- * undici's parser refuses a repeated, listed or chunked-beside Content-Length before any header
- * reaches the handler, and reports it as a body shorter than its length; with no headers read
- * yet, it is the framing that is wrong (RFC 9112 §6.3), not the connection that dropped.
+ * What undici's parser says about an answer before any header reached the handler, when it is the
+ * answer that is not HTTP/1.1 rather than the connection that dropped:
+ * - a repeated, listed or chunked-beside Content-Length is reported as a body shorter than its
+ *   length (RFC 9112 §6.3: ambiguous framing);
+ * - a status below 100, or a 101 without `Upgrade`, trips one of undici's assertions.
  */
-function ambiguousLength(cause: Error): GatehouseFailure {
-  return new GatehouseFailure('malformed_response', 'ambiguous Content-Length', { cause });
+function unreadableAnswer(cause: Error): GatehouseFailure | undefined {
+  const { code } = cause as { code?: unknown };
+  if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return new GatehouseFailure('malformed_response', 'ambiguous Content-Length', { cause });
+  if (code === 'ERR_ASSERTION') return new GatehouseFailure('malformed_response', 'answer undici could not read', { cause });
+  return undefined;
 }
 
 /**
@@ -271,7 +276,7 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
     clearTimeout(this.#timer);
     // A compressed body's outcome is decodeBody's to tell: it sees the error through its source.
     if (this.#source !== undefined) this.#source.destroy(error);
-    else this.#fail(this.#status === 0 && (error as { code?: unknown }).code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' ? ambiguousLength(error) : error);
+    else this.#fail(this.#status === 0 ? unreadableAnswer(error) ?? error : error);
   }
 
   /** A per-request timer ran out: ends the request as undici's own timer would. */
