@@ -87,11 +87,11 @@ export async function decodeBody(body: Readable, codings: readonly Coding[], max
     // pipeline's typings cannot express a variable number of stages.
     await (pipeline as (...streams: unknown[]) => Promise<void>)(body, ...stages, collect);
   } catch (error) {
-    // pipeline destroyed the body; undici may still report its own abort error afterwards.
+    // pipeline destroyed the body; its source may still report the abort afterwards.
     body.on('error', noop);
     if (isFailure(error)) throw error;
     if (error !== undefined && error === decoderError) {
-      // A coding header on an empty body (HEAD-like answers, 204) is not an error.
+      // A coding header on an empty 2xx body is not an error.
       if (wireBytes === 0) return Buffer.alloc(0);
       throw new GatehouseFailure('unsupported_encoding', 'corrupt compressed body', { cause: error });
     }
@@ -186,8 +186,9 @@ export function parseCodings(header: string | string[] | undefined): readonly Co
 
 /**
  * The declared Content-Length, or -1 when there is none. Ambiguous framing is refused rather than
- * guessed at: a repeated or listed length (undici would add the values up), or a length beside
- * Transfer-Encoding, a mark of response smuggling (RFC 9112 §6.3).
+ * guessed at: a repeated or listed length, or a length beside Transfer-Encoding, a mark of
+ * response smuggling (RFC 9112 §6.3). undici's parser refuses these first today (see
+ * request-once.ts); this is the check should it ever pass one through.
  * @throws GatehouseFailure `malformed_response`
  */
 export function declaredLength(headers: IncomingHttpHeaders): number {

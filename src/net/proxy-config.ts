@@ -76,14 +76,20 @@ function lenientlyDecoded(text: string): string {
 function parseBypassRule(entry: string): BypassRule {
   if (entry === '*') return { host: '*', port: undefined };
   // A bare IPv6 address (`::1`) has colons but no port; `[::1]:8443` and `host:port` have one.
-  const match = isIP(entry) === 6 ? [entry, entry] : /^(.*?)(?::(\d+))?$/.exec(entry)!;
-  const host = unbracketHost(match[1]!).replace(/^\*?\./, '').replace(/\.+$/, '');
+  if (isIP(entry) === 6) return { host: entry, port: undefined };
+  const match = /^(.*?)(?::(\d+))?$/.exec(entry)!;
+  const host = withoutTrailingDots(unbracketHost(match[1]!).replace(/^\*?\./, ''));
   return { host, port: match[2] === undefined ? undefined : Number(match[2]) };
+}
+
+/** `api.test.` is `api.test` (DESIGN §5 "Hosts and ports"). */
+function withoutTrailingDots(host: string): string {
+  return host.replace(/\.+$/, '');
 }
 
 /** Whether `host:port` bypasses the proxy per `NO_PROXY` (`*`, exact host, `.suffix`, `host:port`). */
 export function bypassesProxy(config: ProxyConfig, hostname: string, port: number): boolean {
-  const host = unbracketHost(hostname).toLowerCase().replace(/\.$/, '');
+  const host = withoutTrailingDots(unbracketHost(hostname).toLowerCase());
   return config.bypass.some((rule) => {
     if (rule.host === '*') return true;
     if (rule.port !== undefined && rule.port !== port) return false;

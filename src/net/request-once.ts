@@ -106,8 +106,8 @@ const kQueuedAbort = ((): symbol | undefined => {
  */
 export function requestOnce(dispatcher: Dispatcher, request: WireRequest, options: RequestOnceOptions, meter: AnswerMeter): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const handler = new AnswerHandler(request, options, meter, resolve, reject);
     if (options.cancel.reason !== undefined) return reject(options.cancel.reason);
+    const handler = new AnswerHandler(request, options, meter, resolve, reject);
     options.cancel.onAbort((reason) => handler.cancel(reason));
     const dispatchOptions: Dispatcher.DispatchOptions & { [hook: symbol]: unknown } = {
       origin: request.origin,

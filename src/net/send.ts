@@ -4,12 +4,11 @@
  * `https -> http` is refused; loops and chains past `maxRedirects` end the call.
  * @see FR-04, DESIGN.md §4.2, §5 "Reasons for refused hops"
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { GatehouseFailure } from '../errors.ts';
 import type { Destination } from '../policy/compiled.ts';
 import { refuseDestination } from './destination.ts';
-import { requestOnce, type AnswerMeter, type RequestOnceOptions } from './request-once.ts';
+import { requestOnce, type Answer, type AnswerMeter, type RequestOnceOptions } from './request-once.ts';
 
 /** A request ready to leave, on the service's own origin: path built and checked by the caller, headers final. */
 export interface OutgoingRequest {
@@ -30,13 +29,8 @@ export interface SendOptions extends RequestOnceOptions {
   readonly maxRedirects: number;
 }
 
-/** A final (non-redirect) answer. The body is read only for 2xx answers. */
-export interface Received {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  /** Decoded body (2xx), or undefined for an error status. */
-  readonly body: Buffer | undefined;
-}
+/** A final (non-redirect) answer: one request's answer, the body read only for 2xx. */
+export type Received = Answer;
 
 /** Counters the audit reports; updated as the exchange goes, so a failure keeps them. */
 export interface TransferStats extends AnswerMeter {

@@ -8,7 +8,7 @@ const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The caller's correlation id when it is safe to echo, else a new random UUID. */
 export function resolveCorrelationId(candidate: unknown): string {
-  return typeof candidate === 'string' && SAFE_ID.test(candidate) ? candidate : newCorrelation().correlationId;
+  return resolveCorrelation(candidate).correlationId;
 }
 
 /** A call's correlation id, and the trace id of its `traceparent` headers. */

@@ -18,13 +18,14 @@ const NO_PARAMS = Object.freeze({ type: 'object', additionalProperties: false })
 const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 
 const RESERVED_HEADERS: ReadonlySet<string> = new Set([
-  'host', 'authorization', 'proxy-authorization', 'cookie', 'content-length', 'transfer-encoding',
-  'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', 'proxy-connection', 'idempotency-key', 'traceparent',
+  'host', 'authorization', 'cookie', 'content-length', 'transfer-encoding',
+  'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', 'idempotency-key', 'traceparent',
 ]);
 
 /**
  * Whether Gatehouse owns a header (lower-case name), so that neither a param nor a trusted request
- * may set it: routing, framing, credentials, cookies, tracing, and every `proxy-*` header.
+ * may set it, nor an apiKey travel in it (Authorization excepted): routing, framing, credentials,
+ * cookies, tracing, and every `proxy-*` header.
  */
 export function isReservedHeader(lower: string): boolean {
   return RESERVED_HEADERS.has(lower) || lower.startsWith('proxy-');
