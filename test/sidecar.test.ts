@@ -253,11 +253,21 @@ describe('gatehouse serve (CLI)', () => {
       [['--tokens', tokens, '--port', '99999'], /port number/],
       [['--tokens', tokens, '--port', '0', '--host', '10.0.0.1'], /loopback address/],
       [['--tokens', tokens, '--port', '0', '--host', '0.0.0.0'], /loopback address/],
+      [['--port', '0'], /--port needs --tokens/],
+      [['--tokens', tokens], /exactly one of --socket or --port/],
     ] as const) {
       const { status, stderr } = serve(...args);
       assert.equal(status, 1, `${args.join(' ')}: ${stderr}`);
       assert.match(stderr, message);
       assert.doesNotMatch(stderr, /internal error/);
+    }
+    try {
+      execFileSync(process.execPath, [cli, 'sidecar', 'token', '--role', 'main', '--tokens', tokens], { stdio: 'pipe', encoding: 'utf8' });
+      assert.fail('a token for main was issued');
+    } catch (error) {
+      const failed = error as { status: number | null; stderr: string };
+      assert.equal(failed.status, 1);
+      assert.match(failed.stderr, /may not be main/);
     }
   });
 });

@@ -4,9 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { once } from 'node:events';
-import { isIP } from 'node:net';
 import { InvalidArgumentError, type Command } from 'commander';
-import { refusedAddressClass } from '../net/address.ts';
+import { isLoopbackAddress } from '../net/address.ts';
 import { UsageError } from './usage-error.ts';
 import { writeFileAtomic } from '../auth/atomic-file.ts';
 import { createGateway } from '../gateway/create-gateway.ts';
@@ -43,7 +42,7 @@ function parsePort(value: string): number {
 
 /** `--host`: a loopback address, since any other would hand the gateway to the network. */
 function parseLoopbackHost(value: string): string {
-  if (isIP(value) === 0 || refusedAddressClass(value) !== 'loopback') throw new InvalidArgumentError('must be a loopback address such as 127.0.0.1 or ::1');
+  if (!isLoopbackAddress(value)) throw new InvalidArgumentError('must be a loopback address such as 127.0.0.1 or ::1');
   return value;
 }
 
@@ -64,11 +63,7 @@ export function registerSidecarCommands(program: Command): void {
         (options.socket === undefined) === (options.port === undefined) ? 'give exactly one of --socket or --port'
         : options.port !== undefined && options.tokens === undefined ? '--port needs --tokens (any local user can reach a port)'
         : undefined;
-      if (problem !== undefined) {
-        console.error(`gatehouse serve: ${problem}`);
-        process.exitCode = 1;
-        return;
-      }
+      if (problem !== undefined) throw new UsageError(`serve: ${problem}`);
       const clients = options.tokens === undefined ? [] : await readClients(options.tokens);
       if (options.tokens !== undefined && clients.length === 0) console.error(`gatehouse serve: no clients in ${options.tokens}; every request will be refused`);
       // Without a tokens file, the socket's 0600 mode is the authentication.
@@ -76,7 +71,7 @@ export function registerSidecarCommands(program: Command): void {
       const gateway = await createGateway({ policy: options.policy, dataDir: options.dataDir });
       const listen = options.socket !== undefined
         ? { socket: options.socket }
-        : { host: options.host as '127.0.0.1' | '::1', port: options.port! };
+        : { host: options.host, port: options.port! };
       // The socket is created 0600 from the start (no window before the chmod): this process is
       // the sidecar alone, so its umask may be strict.
       process.umask(0o077);
@@ -96,7 +91,13 @@ export function registerSidecarCommands(program: Command): void {
     .requiredOption('--tokens <file>', 'client tokens file to add to (created 0600)')
     .action(async (options: { role: string; tokens: string }) => {
       const clients = await readClients(options.tokens);
-      const { token, client } = issueClientToken(options.role);
+      let issued;
+      try {
+        issued = issueClientToken(options.role);
+      } catch (error) {
+        throw new UsageError(`sidecar token: ${(error as Error).message}`);
+      }
+      const { token, client } = issued;
       await writeFileAtomic(options.tokens, JSON.stringify({ clients: [...clients, client] }, null, 2) + '\n');
       console.log(token);
     });

@@ -191,3 +191,8 @@ function withHexTail(address: string): string {
 function v4Number(octets: readonly number[]): number {
   return (((octets[0] ?? 0) << 24) | ((octets[1] ?? 0) << 16) | ((octets[2] ?? 0) << 8) | (octets[3] ?? 0)) >>> 0;
 }
+
+/** Whether `address` is an IP literal in a loopback range (127.0.0.0/8, ::1, their IPv4-mapped forms). */
+export function isLoopbackAddress(address: string): boolean {
+  return isIP(address) !== 0 && refusedAddressClass(address) === 'loopback';
+}

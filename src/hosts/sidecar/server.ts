@@ -11,13 +11,13 @@ import { isIP, type AddressInfo } from 'node:net';
 import type { Gateway } from '../../gateway/gateway.ts';
 import { isFailure } from '../../errors.ts';
 import { parseJson } from '../../net/json.ts';
-import { refusedAddressClass } from '../../net/address.ts';
+import { isLoopbackAddress } from '../../net/address.ts';
 import { parseClients, tokenMatcher, type SidecarClient } from './client-tokens.ts';
 
 /** Where and for whom the sidecar listens. */
 export interface SidecarOptions {
   /** A Unix socket path (created 0600), or a loopback address and port. */
-  listen: { socket: string } | { host: '127.0.0.1' | '::1'; port: number };
+  listen: { socket: string } | { host: string; port: number };
   /** Registered clients; a request with an unknown token is refused. */
   clients: readonly SidecarClient[];
   /**
@@ -137,7 +137,7 @@ async function listen(server: Server, where: SidecarOptions['listen']): Promise<
     return where.socket;
   }
   // Loopback only: a sidecar on a routable address would hand the gateway to the network.
-  if (isIP(where.host) === 0 || refusedAddressClass(where.host) !== 'loopback') throw new Error('the sidecar listens on loopback only');
+  if (!isLoopbackAddress(where.host)) throw new Error('the sidecar listens on loopback only');
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(where.port, where.host, resolve));
   const { port } = server.address() as AddressInfo;
   return `http://${isIP(where.host) === 6 ? `[${where.host}]` : where.host}:${port}`;
