@@ -9,12 +9,11 @@ import fc from 'fast-check';
 import { createGateway, memorySecretStore, type AuditEvent, type Gateway, type SecretStore } from '../src/index.ts';
 import { LOOPBACK_NAMES, makeTestPki } from './support/certs.ts';
 import { stubLookup } from './support/lookup.ts';
+import { outcomeOf } from './support/envelope-assert.ts';
 import { NATIVE_CLIENT_ID, SERVICE_CLIENT, browse, startOAuthServer, type OAuthServer } from './support/oauth-server.ts';
 import { startHttpsServer, type TestServer } from './support/servers.ts';
 
 const LOOPBACK = ['127.0.0.0/8', '::1/128'];
-/** What a failed assertion may print: the outcome only, never data that could echo a credential. */
-const outcomeOf = (result: { ok: boolean; error?: { kind: string; reason?: string } }): string => (result.ok ? 'ok' : `${result.error?.kind}/${result.error?.reason}`);
 
 const CHANNELS = ['gatehouse:credential', 'gatehouse:secret-store', 'gatehouse:call:end', 'gatehouse:policy:denied', 'gatehouse:error'];
 

@@ -8,15 +8,9 @@ import { loadPolicy } from '../src/policy/load.ts';
 import { makeTestPki } from './support/certs.ts';
 import { NATIVE_CLIENT_ID, browse, startOAuthServer, type OAuthServer } from './support/oauth-server.ts';
 import { failureOf, startProviderFixture, type ProviderFixture } from './support/oauth-fixture.ts';
+import { until } from './support/routes.ts';
 
 const signal = new AbortController().signal;
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let waited = 0; !condition(); waited += 10) {
-    assert.ok(waited < 5000, 'condition not reached');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 function portRefuses(port: number): Promise<boolean> {
   return new Promise((resolve) => {

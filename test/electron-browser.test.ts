@@ -21,6 +21,7 @@ import {
   type LoopbackServer,
 } from './support/renderer-page.ts';
 import { skipUnlessCi } from './support/required-service.ts';
+import { until } from './support/routes.ts';
 
 const FORECAST = { city: 'Oslo', days: [{ date: '2026-01-01', summary: 'Snow', high: -1, low: -6 }] };
 
@@ -109,14 +110,6 @@ describe('example renderer in headless Chromium', { skip: skipUnlessCi(browserSk
   }
 
   const text = (selector: string) => page.textContent(selector).then((t) => (t ?? '').trim());
-  /** Polls from Node: the page's CSP forbids the eval that string predicates would need. */
-  async function until(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > end) throw new Error('condition not met in time');
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
   const hidden = (selector: string) => page.isHidden(selector);
 
   it('window.gatehouse is the frozen { call, onStatus } of the real preload', async () => {

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
+import { outcomeOf } from './support/envelope-assert.ts';
 import { LOOPBACK_RANGES, startGatewayFixture, type GatewayFixture } from './support/gateway-fixture.ts';
 
 interface Seen {
@@ -69,7 +70,7 @@ describe('gateway.call (FR-02, TR-01)', () => {
 
   it('runs a named operation and returns typed data with a correlation id', async () => {
     const result = await fixture.gateway.call('weather.getForecast', { city: 'Oslo', days: 3 }, { caller: 'renderer', correlationId: 'corr-1' });
-    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.equal(result.ok, true, outcomeOf(result));
     assert.ok(result.ok);
     assert.equal(result.status, 200);
     assert.deepEqual((result.data as { days: number[] }).days, [1, 2, 3]);
@@ -82,13 +83,13 @@ describe('gateway.call (FR-02, TR-01)', () => {
 
   it('encodes a path param as exactly one segment', async () => {
     const result = await fixture.gateway.call('weather.getForecast', { city: '../../admin?x=1#y' });
-    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.equal(result.ok, true, outcomeOf(result));
     assert.equal(seen.at(-1)!.url, '/v1/forecast/..%2F..%2Fadmin%3Fx%3D1%23y');
   });
 
   it('sends a param as the JSON body', async () => {
     const result = await fixture.gateway.call('weather.saveFavourite', { body: { city: 'Oslo' } });
-    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.equal(result.ok, true, outcomeOf(result));
     const request = seen.at(-1)!;
     assert.equal(request.method, 'POST');
     assert.equal(request.headers['content-type'], 'application/json');
@@ -104,7 +105,7 @@ describe('gateway.call (FR-02, TR-01)', () => {
       },
     };
     const result = await fixture.gateway.call('weather.getForecast', shifty);
-    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.equal(result.ok, true, outcomeOf(result));
     assert.equal(seen.at(-1)!.url, '/v1/forecast/Oslo');
     assert.equal(reads, 1);
   });
@@ -121,7 +122,7 @@ describe('gateway.call (FR-02, TR-01)', () => {
     const before = seen.length;
     for (const [name, params] of unreadable) {
       const result = await fixture.gateway.call('weather.getForecast', params);
-      assert.equal(!result.ok && `${result.error.kind}/${result.error.reason}`, 'invalid_input/unsafe_value', `${name}: ${JSON.stringify(result)}`);
+      assert.equal(!result.ok && `${result.error.kind}/${result.error.reason}`, 'invalid_input/unsafe_value', `${name}: ${outcomeOf(result)}`);
     }
     assert.equal(seen.length, before, 'nothing was sent');
   });

@@ -10,6 +10,7 @@ import { Agent } from 'undici';
 import { isFailure } from '../src/errors.ts';
 import { requestOnce, type AnswerMeter, type Cancellation } from '../src/net/request-once.ts';
 import { LOOPBACK_NAMES, makeTestPki } from './support/certs.ts';
+import { until } from './support/routes.ts';
 import { startHttpsServer } from './support/servers.ts';
 import type { TestServer } from './support/servers.ts';
 
@@ -307,10 +308,7 @@ describe('requestOnce: bodies', () => {
     try {
       const connectionsBefore = server.connections;
       const busy = requestOnce(single, request('/hold'), limits(manualCancel()), meter());
-      for (let waited = 0; held.length === 0; waited += 5) {
-        assert.ok(waited < 2000, 'the server got the first request');
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
+      await until(() => held.length > 0, 2000, 'the server got the first request');
       const cancel = manualCancel();
       const waiting = requestOnce(single, request('/plain'), limits(cancel), meter());
       const queued = (): number => Object.values(single.stats).reduce((sum, pool) => sum + pool.pending + ('queued' in pool ? pool.queued : 0), 0);

@@ -100,7 +100,7 @@ const refusals: { name: string; change: (p: Policy) => void; path: string; messa
   { name: 'refuses an unknown JSON Schema keyword (strict mode)', change: (p) => (forecast(p).params.properties.city.maxLenght = 3), path: `${F}.params`, message: /unknown keyword/ },
   { name: 'refuses an invalid response schema', change: (p) => (forecast(p).response = { type: 'object', required: 'days' }), path: `${F}.response`, message: /not a valid JSON Schema/ },
   { name: 'refuses a remote $ref in a schema', change: (p) => (forecast(p).response = { $ref: 'https://schemas.example/x.json' }), path: `${F}.response`, message: /can't resolve reference|not a valid/ },
-  // schema keywords whose cost grows faster than the input (a crafted param or answer would stall the event loop)
+  // credentials and hosts that cannot be used safely
   ...['Host', 'Content-Length', 'Transfer-Encoding', 'Cookie', 'traceparent', 'Proxy-Authorization'].map((header) => ({
     name: `refuses an apiKey credential sent in ${header}`,
     change: (p: Policy) => (p.credentials['weather-key'] = { type: 'apiKey', header }),
@@ -115,6 +115,7 @@ const refusals: { name: string; change: (p: Policy) => void; path: string; messa
     path: `${W}.hosts[0]`,
     message: /name a host/,
   })),
+  // schema keywords whose cost grows faster than the input (a crafted param or answer would stall the event loop)
   { name: 'refuses a params pattern with nested quantifiers (exponential backtracking)', change: (p) => (forecast(p).params.properties.city.pattern = '^(a+)+$'), path: `${F}.params.properties.city.pattern`, message: /exponential/ },
   { name: 'refuses such a pattern deep in a response schema', change: (p) => (forecast(p).response = { type: 'object', properties: { list: { type: 'array', items: { anyOf: [{ type: 'string', pattern: '(\\w+\\s?)*$' }] } } } }), path: `${F}.response.properties.list.items.anyOf[0].pattern`, message: /exponential/ },
   { name: 'refuses a patternProperties name with nested quantifiers', change: (p) => (forecast(p).response = { type: 'object', patternProperties: { '^(x+)+$': { type: 'string' } } }), path: `${F}.response.patternProperties.^(x+)+$`, message: /exponential/ },

@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { makeTestPki } from './support/certs.ts';
-import { answerOk, startResilienceFixture, until } from './support/resilience-fixture.ts';
+import { answerOk, startResilienceFixture } from './support/resilience-fixture.ts';
+import { until } from './support/routes.ts';
 
 const N = 12;
 const KILL_AT = 5;

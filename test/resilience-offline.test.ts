@@ -4,7 +4,8 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LookupFunction } from '../src/net/dispatcher.ts';
 import { expectFailure } from './support/envelope-assert.ts';
-import { answer, answerOk, startResilienceFixture, until, type ResilienceFixture } from './support/resilience-fixture.ts';
+import { answer, answerOk, startResilienceFixture, type ResilienceFixture } from './support/resilience-fixture.ts';
+import { sleep, until } from './support/routes.ts';
 
 /** A resolver that fails with EAI_AGAIN (no network) until `up` is set. */
 function flakyResolver(): LookupFunction & { up: boolean } {
@@ -103,7 +104,7 @@ describe('offline and the durable queue (DESIGN §2 "Connectivity and the offlin
     fx.gateway.setOnline(false);
     const queued = await fx.gateway.call('shop.shortLived', {});
     assert.ok(!queued.ok && queued.queued);
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    await sleep(80);
     assert.deepEqual((await fx.gateway.queue.list()).map((i) => i.state), ['expired'], 'expired without going online');
     assert.equal(await fx.gateway.queue.cancel(queued.queued.id), false);
     await fx.gateway.close();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { GatehouseFailure } from '../src/errors.ts';
 import { DEFAULT_RETRY_SETTINGS, decideRetry } from '../src/resilience/retry-decision.ts';
 import { RetryBudget } from '../src/resilience/retry-budget.ts';
-import { expectFailure } from './support/envelope-assert.ts';
+import { expectFailure, outcomeOf } from './support/envelope-assert.ts';
 import { answer, answerOk, reset, startResilienceFixture, type Behaviour, type ResilienceFixture } from './support/resilience-fixture.ts';
 
 /** Fails the first `n` requests with `failure`, then answers 200. */
@@ -24,7 +24,7 @@ describe('retries (DESIGN §5 "Retries")', () => {
     fx.behave(failFirst(1, reset));
     const before = fx.audit.length;
     const result = await fx.gateway.call('shop.item', { id: 'a' });
-    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.equal(result.ok, true, outcomeOf(result));
     assert.equal(result.attempts, 2);
     assert.equal(fx.audit.length, before + 1);
     assert.equal(fx.audit.at(-1)!.attempts, 2);
@@ -46,7 +46,7 @@ describe('retries (DESIGN §5 "Retries")', () => {
     const started = performance.now();
     const result = await fx.gateway.call('shop.item', { id: 'a' });
     const elapsed = performance.now() - started;
-    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.equal(result.ok, true, outcomeOf(result));
     assert.ok(elapsed >= 950 && elapsed < 2500, `elapsed ${elapsed}`);
   });
 
@@ -79,7 +79,7 @@ describe('retries (DESIGN §5 "Retries")', () => {
   it('retries a POST that carries an idempotency key, sending the same key each time', async () => {
     fx.behave(failFirst(2, answer(502)));
     const result = await fx.gateway.call('shop.order', { body: { n: 2 } }, { idempotencyKey: 'order-2' });
-    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.equal(result.ok, true, outcomeOf(result));
     assert.equal(fx.keys.get('order-2'), 3);
   });
 
@@ -150,7 +150,7 @@ describe('per-attempt timeouts: headersTimeoutMs and idleTimeoutMs (DESIGN §4 "
     const started = performance.now();
     const result = await fx.gateway.call('shop.item', { id: 'a' });
     const elapsed = performance.now() - started;
-    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.equal(result.ok, true, outcomeOf(result));
     assert.equal(result.attempts, 2);
     assert.ok(elapsed >= 190 && elapsed < 1500, `elapsed ${elapsed}`);
   });
@@ -158,7 +158,7 @@ describe('per-attempt timeouts: headersTimeoutMs and idleTimeoutMs (DESIGN §4 "
   it('a body that stops arriving ends at idleTimeoutMs as timeout/body_timeout, then is retried', async () => {
     fx.behave(failFirst(1, stallInBody));
     const result = await fx.gateway.call('shop.item', { id: 'b' });
-    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.equal(result.ok, true, outcomeOf(result));
     assert.equal(result.attempts, 2);
     fx.behave(stallInBody);
     const started = performance.now();
@@ -180,7 +180,7 @@ describe('per-attempt timeouts: headersTimeoutMs and idleTimeoutMs (DESIGN §4 "
         res.writeHead(302, { location: '/v1/final' }).end();
       });
       const result = await chained.gateway.call('shop.item', { id: 'e' });
-      assert.equal(result.ok, true, JSON.stringify(result));
+      assert.equal(result.ok, true, outcomeOf(result));
       assert.equal(result.attempts, 2);
       assert.equal(chained.audit.at(-1)!.redirects, 2, 'the audit counts every hop of the call');
     } finally {

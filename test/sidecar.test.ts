@@ -9,6 +9,7 @@ import { Client } from 'undici';
 import { connect } from 'node:net';
 import type { Gateway } from '../src/gateway/gateway.ts';
 import { fakeGateway } from './support/fake-gateway.ts';
+import { until, within } from './support/routes.ts';
 import { issueClientToken, parseClients } from '../src/hosts/sidecar/client-tokens.ts';
 import { startSidecar, type Sidecar } from '../src/hosts/sidecar/server.ts';
 import { LOOPBACK_NAMES, makeTestPki } from './support/certs.ts';
@@ -174,16 +175,16 @@ describe('sidecar clients that hang up or pile up (DESIGN §5 "Cancellation and 
       await once(socket, 'connect');
       const body = '{"params":{}}';
       socket.write(`POST /v1/operations/notes.list HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${client.token}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
-      while (gateway.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      await until(() => gateway.calls.length > 0, 1000, 'the call reached the gateway');
       const signal = gateway.calls[0]!.options.signal!;
       assert.equal(signal.aborted, false);
       socket.destroy();
-      await Promise.race([once(signal, 'abort'), new Promise((_, reject) => setTimeout(() => reject(new Error('the call was not cancelled')), 1000))]);
+      await within(1000, once(signal, 'abort'), 'the call is cancelled');
 
       const held = [connect(socketPath), connect(socketPath)];
       await Promise.all(held.map((s) => once(s, 'connect')));
       const extra = connect(socketPath);
-      await Promise.race([once(extra, 'close'), new Promise((_, reject) => setTimeout(() => reject(new Error('a third connection was kept')), 1000))]);
+      await within(1000, once(extra, 'close'), 'a third connection is closed');
       for (const s of held) s.destroy();
     } finally {
       gateway.release();

@@ -110,3 +110,8 @@ export function safeStringify(value: unknown): string {
     return String(value);
   }
 }
+
+/** What a failed assertion may print of a result: its outcome only, never data that could echo a value or credential. */
+export function outcomeOf(result: { ok: boolean; error?: { kind: string; reason?: string } }): string {
+  return result.ok ? 'ok' : `${result.error?.kind}/${result.error?.reason}`;
+}

@@ -154,12 +154,3 @@ export async function startResilienceFixture(options: ResilienceFixtureOptions =
   };
   return fixture;
 }
-
-/** Resolves when `predicate` holds, polling every 10 ms; rejects after `ms`. */
-export async function until(predicate: () => boolean | Promise<boolean>, ms = 5000, label = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await predicate())) {
-    if (Date.now() > end) throw new Error(`${label}: not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -54,6 +54,15 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Resolves when `predicate` holds, polling every 10 ms; rejects after `ms`. */
+export async function until(predicate: () => boolean | Promise<boolean>, ms = 5000, label = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await predicate())) {
+    if (Date.now() > end) throw new Error(`${label}: not within ${ms} ms`);
+    await sleep(10);
+  }
+}
+
 /** Races `promise` against a timeout that rejects with `label`. */
 export async function within<T>(ms: number, promise: Promise<T>, label: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
