@@ -284,7 +284,7 @@ describe('the compiled policy', () => {
 
   it('fills the apiKey header default and keeps OAuth settings without secrets', () => {
     const policy = compileWith((p) => (p.credentials['weather-key'] = { type: 'apiKey' }));
-    assert.deepEqual(policy.credentials.get('weather-key'), { name: 'weather-key', type: 'apiKey', header: 'X-Api-Key' });
+    assert.deepEqual(policy.credentials.get('weather-key'), { name: 'weather-key', type: 'apiKey', header: 'x-api-key' });
     const user = policy.credentials.get('crm-user');
     assert.ok(user?.type === 'oauth2AuthorizationCode');
     assert.equal(user.issuer?.href, 'https://auth.crm.example/');

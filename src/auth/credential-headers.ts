@@ -54,7 +54,7 @@ function buildHeaders(spec: CredentialSpec, payload: CredentialPayload | undefin
     }
     case 'apiKey': {
       const key = field(payload, 'key', spec.name);
-      return { headers: { [spec.header.toLowerCase()]: key }, secrets: [key], use: 'fetched' };
+      return { headers: { [spec.header]: key }, secrets: [key], use: 'fetched' };
     }
     case 'basic': {
       const username = field(payload, 'username', spec.name);

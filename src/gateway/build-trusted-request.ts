@@ -108,7 +108,7 @@ export function buildTrustedRequest(
     url.search = search.toString();
   }
 
-  const credentialHeader = service.credential?.type === 'apiKey' ? service.credential.header.toLowerCase() : undefined;
+  const credentialHeader = service.credential?.type === 'apiKey' ? service.credential.header : undefined;
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(plainObject(request.headers ?? {}, 'headers'))) {
     const lower = name.toLowerCase();

@@ -35,7 +35,7 @@ export interface Limits {
 /** Credential types and the non-secret settings the policy gives them. */
 export type CredentialSpec =
   | { readonly name: string; readonly type: 'bearer' }
-  | { readonly name: string; readonly type: 'apiKey'; readonly header: string }
+  | { readonly name: string; readonly type: 'apiKey'; /** Lower case. */ readonly header: string }
   | { readonly name: string; readonly type: 'basic' }
   | {
       readonly name: string;

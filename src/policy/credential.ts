@@ -21,14 +21,16 @@ export function compileCredential(
     case 'bearer':
     case 'basic':
       return Object.freeze({ name, type: input.type });
-    case 'apiKey':
-      // The key may go in Authorization; headers that route, frame or trace a request, or carry
-      // cookies, belong to Gatehouse or the connection.
-      if (input.header.toLowerCase() !== 'authorization' && isReservedHeader(input.header.toLowerCase())) {
+    case 'apiKey': {
+      // Sent lower-case, like every header Gatehouse builds. The key may go in Authorization;
+      // headers that route, frame or trace a request, or carry cookies, belong to Gatehouse or the connection.
+      const header = input.header.toLowerCase();
+      if (header !== 'authorization' && isReservedHeader(header)) {
         report([...path, 'header'], `${input.header} cannot carry a key: Gatehouse or the connection sets it`);
         return undefined;
       }
-      return Object.freeze({ name, type: 'apiKey', header: input.header });
+      return Object.freeze({ name, type: 'apiKey', header });
+    }
     case 'oauth2ClientCredentials': {
       const tokenUrl = compileEndpointUrl(input.tokenUrl, true, [...path, 'tokenUrl'], report);
       const privateRanges = compileCidrs(input.privateRanges, [...path, 'privateRanges'], report);

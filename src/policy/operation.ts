@@ -75,7 +75,7 @@ export function compileOperation(
   }
   const headers = new Map<string, string>();
   const credential = context.service.credential;
-  const credentialHeader = credential?.type === 'apiKey' ? credential.header.toLowerCase() : undefined;
+  const credentialHeader = credential?.type === 'apiKey' ? credential.header : undefined;
   for (const [header, name] of Object.entries(input.headers ?? {})) {
     const lower = header.toLowerCase();
     const at = [...path, 'headers', header];
